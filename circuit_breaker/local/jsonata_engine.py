@@ -1,0 +1,136 @@
+"""JSONata as Step Functions evaluates it, on ``jsonata-python``.
+
+Step Functions adds ``$partition``, ``$range``, ``$hash``, ``$random``, ``$uuid`` and ``$parse`` to
+JSONata and rejects ``$eval``. Values reach an expression as real bindings (``$states`` and the
+workflow variables), never as text spliced into it, so a string holding quotes or backslashes (a
+Lambda error's cause, say) evaluates like any other string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import uuid
+from typing import Any, Mapping
+
+from jsonata import Jsonata
+from jsonata.utils import Utils
+
+
+class QueryEvaluationError(Exception):
+    """A JSONata expression failed; Step Functions reports it as ``States.QueryEvaluationError``."""
+
+
+_HASH_ALGORITHMS = {
+    "MD5": hashlib.md5,
+    "SHA-1": hashlib.sha1,
+    "SHA-256": hashlib.sha256,
+    "SHA-384": hashlib.sha384,
+    "SHA-512": hashlib.sha512,
+}
+
+
+def _whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != math.floor(value):
+        raise QueryEvaluationError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
+
+def sfn_partition(array: Any, size: Any) -> list[list[Any]]:
+    """``$partition(array, chunkSize)``: split an array into chunks of ``chunkSize`` items."""
+    if not isinstance(array, list):
+        raise QueryEvaluationError("$partition expects an array as its first argument")
+    chunk = _whole(size, "$partition's chunk size")
+    if chunk < 1:
+        raise QueryEvaluationError("$partition's chunk size must be 1 or more")
+    return [array[start : start + chunk] for start in range(0, len(array), chunk)]
+
+
+def sfn_range(first: Any, last: Any, step: Any) -> list[int]:
+    """``$range(first, last, step)``: integers from ``first`` to ``last`` inclusive, ``step`` apart."""
+    start, stop, increment = (_whole(v, f"$range's {n}") for v, n in ((first, "first"), (last, "last"), (step, "step")))
+    if increment == 0:
+        raise QueryEvaluationError("$range's step must not be 0")
+    values = list(range(start, stop + (1 if increment > 0 else -1), increment))
+    if len(values) > 1000:
+        raise QueryEvaluationError("$range may return at most 1000 items")
+    return values
+
+
+def sfn_hash(value: Any, algorithm: Any) -> str:
+    """``$hash(value, algorithm)``: hex digest of a string with MD5, SHA-1, SHA-256, SHA-384 or SHA-512."""
+    if not isinstance(value, str):
+        raise QueryEvaluationError("$hash expects a string to hash")
+    digest = _HASH_ALGORITHMS.get(algorithm)
+    if digest is None:
+        raise QueryEvaluationError(f"$hash supports {', '.join(_HASH_ALGORITHMS)}, got {algorithm!r}")
+    return digest(value.encode("utf-8")).hexdigest()
+
+
+def sfn_random(seed: Any = None) -> float:
+    """``$random([seed])``: a number from 0 (inclusive) to 1 (exclusive), repeatable with a seed."""
+    if seed is None:
+        return random.random()
+    return random.Random(_whole(seed, "$random's seed")).random()
+
+
+def sfn_uuid() -> str:
+    """``$uuid()``: a version 4 UUID."""
+    return str(uuid.uuid4())
+
+
+def sfn_parse(text: Any) -> Any:
+    """``$parse(json)``: the value a JSON string holds."""
+    if not isinstance(text, str):
+        raise QueryEvaluationError("$parse expects a JSON string")
+    try:
+        return _to_jsonata(json.loads(text))
+    except json.JSONDecodeError as error:
+        raise QueryEvaluationError(f"$parse could not read its argument as JSON: {error}") from None
+
+
+def sfn_eval(*_args: Any) -> Any:
+    """``$eval`` is not available in Step Functions."""
+    raise QueryEvaluationError("The JSONata function $eval is not supported by Step Functions")
+
+
+_FUNCTIONS = {
+    "partition": sfn_partition,
+    "range": sfn_range,
+    "hash": sfn_hash,
+    "random": sfn_random,
+    "uuid": sfn_uuid,
+    "parse": sfn_parse,
+    "eval": sfn_eval,
+}
+
+
+def _to_jsonata(value: Any) -> Any:
+    """JSON null as JSONata's null; a bare ``None`` binding would read as *undefined*."""
+    return Utils.NULL_VALUE if value is None else value
+
+
+def evaluate(expression: str, bindings: Mapping[str, Any]) -> tuple[bool, Any]:
+    """Evaluate ``expression`` with ``bindings`` (names without ``$``).
+
+    Returns ``(defined, value)``: ``defined`` is False when the expression produced nothing
+    (JSONata's *undefined*), which Step Functions distinguishes from ``null``.
+    Raises :class:`QueryEvaluationError` with JSONata's message when the expression fails.
+    """
+    try:
+        # A fresh instance per evaluation: jsonata-python keeps the $millis() timestamp on the
+        # instance most recently built in the thread, so a shared one would return stale times.
+        compiled = Jsonata(expression)
+        compiled.set_output_convert_nulls(False)
+        for name, function in _FUNCTIONS.items():
+            compiled.register_lambda(name, function)
+        result = compiled.evaluate(None, {name: _to_jsonata(value) for name, value in bindings.items()})
+    except QueryEvaluationError:
+        raise
+    except Exception as error:  # jsonata-python raises JException, ValueError, TypeError, ...
+        raise QueryEvaluationError(str(error) or type(error).__name__) from None
+    if result is None:
+        return False, None
+    return True, Utils.convert_nulls(result)

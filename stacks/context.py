@@ -1,0 +1,143 @@
+"""Read the ``circuit_breaker`` block of the CDK context (``cdk.json``, or ``-c`` on the command line).
+
+The block configures the sample deployment: settings of the sample callees, existing Lambda functions
+to register by ARN, the retry policy and breaker-wide options. Every key is checked, so a typo fails
+``cdk synth`` with the allowed keys named instead of silently deploying the defaults::
+
+    "circuit_breaker": {
+      "retry": {"interval_seconds": 1, "backoff_rate": 2.0, "max_attempts": 3, "max_delay_seconds": 8},
+      "on_store_error": "call",
+      "max_depth": 16,
+      "log_retention_days": 30,
+      "callee_defaults": {"failure_threshold": 3},
+      "callees": {
+        "flaky": {"break_seconds": 10},
+        "payment": {"function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:payment"},
+        "flaky-strict": {"sample_function": "flaky", "failure_threshold": 1}
+      }
+    }
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Collection, Mapping
+
+from stacks.settings import (
+    CalleeSettings,
+    InvalidSettingsError,
+    OnStoreError,
+    RetryPolicy,
+    parse_on_store_error,
+    validate_callee_name,
+)
+
+CONTEXT_KEY = "circuit_breaker"
+
+#: CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+_TOP_LEVEL_KEYS = {"retry", "on_store_error", "max_depth", "log_retention_days", "callee_defaults", "callees"}
+_FUNCTION_KEYS = {"function_arn", "sample_function"}
+
+
+@dataclass(frozen=True)
+class CalleeEntry:
+    """One registered callee: either a sample function of this app or an existing function by ARN."""
+
+    name: str
+    settings: CalleeSettings
+    function_arn: str | None = None
+    sample_function: str | None = None
+
+
+@dataclass(frozen=True)
+class BreakerConfig:
+    """The sample deployment's configuration, validated."""
+
+    callees: tuple[CalleeEntry, ...]
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    on_store_error: OnStoreError = OnStoreError.CALL
+    max_depth: int = 16
+    log_retention_days: int = 30
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidSettingsError(f"{where} must be an object, got {value!r}")
+    return value
+
+
+def _check_keys(values: Mapping[str, Any], allowed: Collection[str], where: str) -> None:
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise InvalidSettingsError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
+
+
+def _callee_entry(
+    name: str, raw: Any, defaults: Mapping[str, Any], sample_functions: Collection[str]
+) -> CalleeEntry:
+    where = f"{CONTEXT_KEY}.callees.{name}"
+    validate_callee_name(name)
+    values = dict(_mapping(raw, where))
+    function_arn = values.pop("function_arn", None)
+    sample_function = values.pop("sample_function", None)
+    if function_arn is not None and sample_function is not None:
+        raise InvalidSettingsError(f"{where}: give function_arn or sample_function, not both")
+    if function_arn is not None:
+        if not isinstance(function_arn, str) or not function_arn.startswith("arn:") or ":function:" not in function_arn:
+            raise InvalidSettingsError(
+                f"{where}.function_arn must be a Lambda function ARN "
+                f"(arn:aws:lambda:REGION:ACCOUNT:function:NAME), got {function_arn!r}"
+            )
+    else:
+        sample_function = name if sample_function is None else sample_function
+        if sample_function not in sample_functions:
+            raise InvalidSettingsError(
+                f"{where}: {sample_function!r} is not a sample function of this app "
+                f"({', '.join(sorted(sample_functions))}); register an existing function with function_arn"
+            )
+    settings = CalleeSettings.from_mapping({**defaults, **values}, where)
+    return CalleeEntry(name=name, settings=settings, function_arn=function_arn, sample_function=sample_function)
+
+
+def parse_breaker_context(raw: Any, sample_functions: Collection[str]) -> BreakerConfig:
+    """Validate the ``circuit_breaker`` context block; the sample functions are always registered.
+
+    Raises :class:`InvalidSettingsError` naming the offending key and what it accepts.
+    """
+    block = _mapping(raw if raw is not None else {}, CONTEXT_KEY)
+    _check_keys(block, _TOP_LEVEL_KEYS, CONTEXT_KEY)
+
+    defaults = dict(_mapping(block.get("callee_defaults", {}), f"{CONTEXT_KEY}.callee_defaults"))
+    _check_keys(defaults, set(CalleeSettings.__dataclass_fields__), f"{CONTEXT_KEY}.callee_defaults")
+    CalleeSettings.from_mapping(defaults, f"{CONTEXT_KEY}.callee_defaults")
+
+    raw_callees = dict(_mapping(block.get("callees", {}), f"{CONTEXT_KEY}.callees"))
+    for sample in sample_functions:
+        raw_callees.setdefault(sample, {})
+    callees = tuple(
+        _callee_entry(name, raw_callees[name], defaults, sample_functions) for name in sorted(raw_callees)
+    )
+
+    config = BreakerConfig(callees=callees)
+    if "retry" in block:
+        config = replace(config, retry=RetryPolicy.from_mapping(_mapping(block["retry"], f"{CONTEXT_KEY}.retry"), f"{CONTEXT_KEY}.retry"))
+    if "on_store_error" in block:
+        config = replace(config, on_store_error=parse_on_store_error(block["on_store_error"]))
+    if "max_depth" in block:
+        depth = block["max_depth"]
+        if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 1000:
+            raise InvalidSettingsError(f"{CONTEXT_KEY}.max_depth must be a whole number from 1 to 1000, got {depth!r}")
+        config = replace(config, max_depth=depth)
+    if "log_retention_days" in block:
+        days = block["log_retention_days"]
+        if days not in LOG_RETENTION_DAYS or isinstance(days, bool):
+            raise InvalidSettingsError(
+                f"{CONTEXT_KEY}.log_retention_days must be one of CloudWatch Logs' periods "
+                f"({', '.join(map(str, LOG_RETENTION_DAYS))}), got {days!r}"
+            )
+        config = replace(config, log_retention_days=days)
+    return config

@@ -1,0 +1,108 @@
+"""The sample deployment: a :class:`CircuitBreaker` in front of the sample callees ``echo`` and ``flaky``
+(``lambdas/``), plus any existing functions registered in the ``circuit_breaker`` context block."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from circuit_breaker.deployment import OUTPUT_LOG_GROUP_NAME, OUTPUT_STATE_MACHINE_ARN, OUTPUT_TABLE_NAME
+from stacks.circuit_breaker import Callee, CircuitBreaker, CircuitBreakerProps
+from stacks.context import CONTEXT_KEY, LOG_RETENTION_DAYS, BreakerConfig, parse_breaker_context
+
+LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
+
+#: The sample callees, one folder each under ``lambdas/``.
+SAMPLE_FUNCTIONS = ("echo", "flaky")
+
+#: Powertools for AWS Lambda, as pinned in requirements.txt; its public layer is looked up by version.
+POWERTOOLS_VERSION = "3.37.0"
+POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/python3.13/{POWERTOOLS_VERSION}"
+
+
+#: CDK's RetentionDays lists CloudWatch Logs' finite periods in the same ascending order as LOG_RETENTION_DAYS.
+_RETENTION_BY_DAYS = dict(zip(LOG_RETENTION_DAYS, [r for r in logs.RetentionDays if r is not logs.RetentionDays.INFINITE]))
+
+
+class CircuitBreakerSampleStack(Stack):
+    """A circuit breaker with its sample callees; configured through the ``circuit_breaker`` context."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config: BreakerConfig = parse_breaker_context(self.node.try_get_context(CONTEXT_KEY), SAMPLE_FUNCTIONS)
+
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "Powertools",
+            ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER),
+        )
+        retention = _RETENTION_BY_DAYS[self.config.log_retention_days]
+        self.functions: dict[str, lambda_.IFunction] = {
+            name: self._sample_function(name, powertools, retention) for name in SAMPLE_FUNCTIONS
+        }
+
+        callees: dict[str, Callee] = {}
+        for entry in self.config.callees:
+            if entry.function_arn:
+                function = lambda_.Function.from_function_arn(self, f"Existing-{entry.name}", entry.function_arn)
+            else:
+                function = self.functions[entry.sample_function]
+            callees[entry.name] = Callee(function=function, settings=entry.settings)
+
+        self.breaker = CircuitBreaker(
+            self,
+            "CircuitBreaker",
+            CircuitBreakerProps(
+                callees=callees,
+                retry=self.config.retry,
+                on_store_error=self.config.on_store_error,
+                max_depth=self.config.max_depth,
+                log_retention=retention,
+                table_removal_policy=RemovalPolicy.DESTROY,
+            ),
+        )
+
+        CfnOutput(self, OUTPUT_STATE_MACHINE_ARN, value=self.breaker.state_machine.state_machine_arn)
+        CfnOutput(self, OUTPUT_TABLE_NAME, value=self.breaker.table.table_name)
+        CfnOutput(self, OUTPUT_LOG_GROUP_NAME, value=self.breaker.log_group.log_group_name)
+
+    def _sample_function(
+        self, name: str, powertools: lambda_.ILayerVersion, retention: logs.RetentionDays
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self, f"{name.capitalize()}Logs", retention=retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        role = iam.Role(
+            self,
+            f"{name.capitalize()}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Sample callee {name}: writes its own logs only",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            )
+        )
+        return lambda_.Function(
+            self,
+            name.capitalize(),
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.X86_64,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(str(LAMBDAS_DIR / name)),
+            layers=[powertools],
+            role=role,
+            log_group=log_group,
+            timeout=Duration.seconds(30),
+            memory_size=256,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={"POWERTOOLS_SERVICE_NAME": name, "POWERTOOLS_LOG_LEVEL": "INFO"},
+            description=f"Sample callee of the circuit breaker: {name}",
+        )
