@@ -87,7 +87,7 @@ def parse_payload(text: str | None) -> Any:
 
 def print_failure(error: BreakerError, as_json: bool) -> None:
     if as_json:
-        out.print_json(json.dumps({"error": error.error, "cause": error.cause, "executionArn": error.execution_arn}))
+        typer.echo(json.dumps({"error": error.error, "cause": error.cause, "executionArn": error.execution_arn}, indent=2))
         return
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
@@ -97,9 +97,10 @@ def print_failure(error: BreakerError, as_json: bool) -> None:
             table.add_row(key, value if isinstance(value, str) else json.dumps(value))
     else:
         table.add_row("cause", str(error.cause))
+    err.print(Panel(table, title=f"[bold red]{error.error}[/]", expand=False))
+    err.print(error.describe(), soft_wrap=True)
     if error.execution_arn:
-        table.add_row("execution", error.execution_arn)
-    err.print(Panel(table, title=f"[bold red]{error.error}[/]", subtitle=error.describe(), expand=False))
+        err.print(f"[dim]execution {error.execution_arn}[/]", soft_wrap=True)
 
 
 @app.command()
@@ -123,9 +124,9 @@ def call(
     except BreakerError as error:
         print_failure(error, as_json)
         raise typer.Exit(1) from None
-    out.print_json(json.dumps(result.output))
+    typer.echo(json.dumps(result.output, indent=None if as_json else 2))
     if not as_json:
-        err.print(f"[dim]execution {result.execution_arn}[/]")
+        err.print(f"[dim]execution {result.execution_arn}[/]", soft_wrap=True)
 
 
 @app.command()

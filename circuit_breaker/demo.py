@@ -24,6 +24,7 @@ from circuit_breaker.errors import BreakerError, CalleeFailedError
 from circuit_breaker.history import ExecutionPath, fetch_path
 from circuit_breaker.local.deployer import project_context
 from circuit_breaker.local.engine import EngineConfig, LocalEngine
+from stacks.settings import CalleeSettings
 
 CONTEXT_KEY = "circuit_breaker"
 
@@ -59,7 +60,7 @@ class Narrator:
             return None
         return {k: next(iter(v.values())) for k, v in sorted(item.items()) if k not in ("LastExecutionArn", "LastError")}
 
-    def call(self, step: str, callee: str, payload: Any) -> BreakerError | None:
+    def call(self, step: str, callee: str, payload: Any, label: str) -> BreakerError | None:
         before = self.engine.runtime.invocations(self.flaky_function)
         started = time.monotonic()
         outcome: BreakerError | None = None
@@ -73,7 +74,7 @@ class Narrator:
         path = fetch_path(self.sfn, arn)
         flaky_calls = self.engine.runtime.invocations(self.flaky_function) - before
         self.show(step, callee, payload, text, path, elapsed, flaky_calls, arn)
-        self.rows.append((step, outcome.error if outcome else "succeeded", str(path.transitions), str(flaky_calls)))
+        self.rows.append((label, outcome.error if outcome else "succeeded", str(path.transitions), str(flaky_calls)))
         return outcome
 
     def show(self, step: str, callee: str, payload: Any, text: str, path: ExecutionPath, elapsed: float, flaky_calls: int, arn: str) -> None:
@@ -103,24 +104,28 @@ def run_demo(project_dir: Path, break_seconds: int = 3, console: Console | None 
     try:
         narrator = Narrator(engine, console)
         console.print(f"deployed: {engine.deployment().state_machine_arn}")
-        threshold = json.loads(json.dumps(demo_context(project_dir, break_seconds)))[CONTEXT_KEY]
+        block = demo_context(project_dir, break_seconds)[CONTEXT_KEY]
         failures_to_open = int(
-            threshold.get("callees", {}).get("flaky", {}).get("failure_threshold")
-            or threshold.get("callee_defaults", {}).get("failure_threshold")
-            or 3
+            block.get("callees", {}).get("flaky", {}).get("failure_threshold")
+            or block.get("callee_defaults", {}).get("failure_threshold")
+            or CalleeSettings().failure_threshold
         )
 
-        narrator.call("1. A healthy call goes straight through", "echo", {"order": 42})
+        narrator.call("1. A healthy call goes straight through", "echo", {"order": 42}, "healthy call")
 
         console.print(f"\n[bold]flaky now fails; after {failures_to_open} failed calls (each retried with backoff) its circuit opens.[/]")
         opened = False
         for attempt in range(1, failures_to_open + 1):
-            outcome = narrator.call(f"2.{attempt} flaky fails, retried with exponential backoff", "flaky", {"fail": True})
+            outcome = narrator.call(
+                f"2.{attempt} flaky fails, retried with exponential backoff", "flaky", {"fail": True}, f"failure {attempt}"
+            )
             opened = isinstance(outcome, CalleeFailedError) and outcome.circuit_opened
         if not opened:
             raise RuntimeError("the circuit did not open after the threshold of failures")
 
-        outcome = narrator.call("3. While the circuit is open, calls fail fast (flaky is not called)", "flaky", {"fail": False})
+        outcome = narrator.call(
+            "3. While the circuit is open, calls fail fast (flaky is not called)", "flaky", {"fail": False}, "fast fail"
+        )
         if outcome is None or outcome.error != "CircuitBreaker.CircuitOpen":
             raise RuntimeError("the open circuit did not fail fast")
         retry_after = outcome.field("retryAfter") or 0
@@ -128,11 +133,13 @@ def run_demo(project_dir: Path, break_seconds: int = 3, console: Console | None 
         wait = max(0.0, retry_after - time.time()) + 0.2
         with console.status(f"waiting {wait:.1f} s for the {break_seconds}-second break to end..."):
             time.sleep(wait)
-        outcome = narrator.call("4. The break is over: one half-open probe; it succeeds and closes the circuit", "flaky", {"fail": False})
+        outcome = narrator.call(
+            "4. The break is over: one half-open probe; it succeeds and closes the circuit", "flaky", {"fail": False}, "probe"
+        )
         if outcome is not None or narrator.item("flaky") is not None:
             raise RuntimeError("the probe did not close the circuit")
 
-        narrator.call("5. Closed again: flaky is called normally", "flaky", {"fail": False})
+        narrator.call("5. Closed again: flaky is called normally", "flaky", {"fail": False}, "closed again")
 
         summary = Table(title="What happened", show_lines=False)
         for column in ("step", "outcome", "state transitions", "flaky invoked"):

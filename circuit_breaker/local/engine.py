@@ -22,6 +22,7 @@ from moto import mock_aws
 from circuit_breaker.deployment import Connection, Deployment
 from circuit_breaker.local import moto_patches
 from circuit_breaker.local.deployer import LocalDeployer, load_stack, synthesize
+from circuit_breaker.local.faults import FaultInjector
 from circuit_breaker.local.lambda_runtime import LambdaRuntime
 
 #: moto's default account; every local resource lives there.
@@ -60,6 +61,7 @@ class LocalEngine:
         self.config = config or EngineConfig()
         self.clock = moto_patches.RetryClock(scale=self.config.retry_scale)
         self.runtime = LambdaRuntime()
+        self.faults = FaultInjector()
         self.outputs: dict[str, str] = {}
         self._mock: Any = None
         self._server: Any = None
@@ -117,7 +119,7 @@ class LocalEngine:
                     os.environ[key] = value
             # moto logs every failed state as an error; here a failed state is often the expected outcome.
             logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
-            moto_patches.apply(self.runtime, self.clock)
+            moto_patches.apply(self.runtime, self.clock, self.faults)
             self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
             self._mock.start()
             deployer = LocalDeployer(
@@ -138,6 +140,7 @@ class LocalEngine:
 
         if self._mock is None:
             raise EngineError("start the engine before serving it")
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self._server.start()
         return f"http://{host}:{port}"

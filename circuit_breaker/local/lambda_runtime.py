@@ -91,15 +91,19 @@ class _InvocationStdout(io.TextIOBase):
 
 
 _install_lock = threading.Lock()
+#: The one stdout view: what a handler's module keeps at import time (a logging handler's stream, say)
+#: stays routed to the running invocation's log even after someone else replaces ``sys.stdout``.
+_STDOUT = _InvocationStdout(sys.stdout)
 
 
 def install_process_views() -> None:
-    """Replace ``os.environ`` and ``sys.stdout`` with per-invocation views (idempotent)."""
+    """Put the per-invocation views in ``os.environ`` and ``sys.stdout`` (again if replaced since)."""
     with _install_lock:
         if not isinstance(os.environ, _InvocationEnviron):
             os.environ = _InvocationEnviron(os.environ)  # type: ignore[assignment]
-        if not isinstance(sys.stdout, _InvocationStdout):
-            sys.stdout = _InvocationStdout(sys.stdout)
+        if sys.stdout is not _STDOUT:
+            _STDOUT.real = sys.stdout
+            sys.stdout = _STDOUT
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,7 @@ class LambdaRuntime:
             module = importlib.util.module_from_spec(module_spec)
             token_env, token_out = _overlay_environ.set(environment), _captured_stdout.set(io.StringIO())
             sys.path.insert(0, str(code_dir))
+            install_process_views()  # the module may keep sys.stdout: make sure it keeps the view
             try:
                 module_spec.loader.exec_module(module)
             finally:
@@ -244,6 +249,7 @@ class LambdaRuntime:
 
     def invoke(self, spec: FunctionSpec, event: Any, client_context: ClientContext | None = None) -> Invocation:
         """Run the handler on ``event`` and wait for it, at most the function's timeout."""
+        install_process_views()  # again: a test runner may have swapped sys.stdout since
         request_id = str(uuid.uuid4())
         with self._count_lock:
             self._invocations[spec.function_name] = self._invocations.get(spec.function_name, 0) + 1

@@ -26,6 +26,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 
 from circuit_breaker.local import jsonata_engine
+from circuit_breaker.local.faults import FaultInjector
 from circuit_breaker.local.lambda_runtime import FunctionSpec, InvalidClientContextError, LambdaRuntime, decode_client_context
 
 #: The moto release these patches were written against.
@@ -94,9 +95,15 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "an execution started without a name is named 'None', so the next one fails with ExecutionAlreadyExists",
     ),
     PatchPoint(
+        "moto.stepfunctions.parser.backend.execution",
+        "BaseExecutionWorkerCommunication._reflect_execution_status",
+        "an execution whose output is a JSON string is described with the bare string instead of its JSON text",
+    ),
+    PatchPoint(
         "moto.dynamodb.responses",
         "DynamoHandler.call_action",
-        "conditional writes are checked and applied without a lock while executions run on threads",
+        "conditional writes are checked and applied without a lock while executions run on threads "
+        "(also where injected table faults are answered)",
     ),
     PatchPoint(
         "moto.awslambda.models",
@@ -147,6 +154,7 @@ class RetryClock:
 class _Installed:
     runtime: LambdaRuntime
     clock: RetryClock
+    faults: FaultInjector
     originals: dict[str, Any]
 
 
@@ -297,6 +305,14 @@ def _retrier_eval_body(self: Any, env: Any) -> None:
 
 def _locked_call_action(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_action(self: Any) -> Any:
+        assert _installed is not None
+        fault = _installed.faults.match("dynamodb", self._get_action())
+        if fault is not None:
+            from moto.dynamodb.exceptions import DynamodbException
+
+            error = DynamodbException(f"com.amazonaws.dynamodb.v20120810#{fault.error_code}", fault.message)
+            headers = {"status": fault.status, "x-amzn-ErrorType": fault.error_code, "x-amzn-RequestId": str(uuid.uuid4())}
+            return fault.status, headers, error.description
         with _dynamodb_lock:
             return original(self)
 
@@ -308,6 +324,16 @@ def _names_executions(original: Callable[..., Any]) -> Callable[..., Any]:
         return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
 
     return start_execution
+
+
+def _outputs_json(original: Callable[..., Any]) -> Callable[..., Any]:
+    def _reflect_execution_status(self: Any) -> None:
+        original(self)
+        if self.execution.exec_status == "SUCCEEDED" and isinstance(self.execution.output, str):
+            # DescribeExecution returns a str output verbatim (it takes it for JSON text): encode it.
+            self.execution.output = json.dumps(self.execution.output)
+
+    return _reflect_execution_status
 
 
 # --- Lambda -----------------------------------------------------------------------------------
@@ -446,12 +472,12 @@ def _replace(point: PatchPoint, new: Any, originals: dict[str, Any]) -> None:
     setattr(owner, name, new)
 
 
-def apply(runtime: LambdaRuntime, clock: RetryClock) -> None:
-    """Install every patch point (once per process); later calls swap in the new runtime and clock."""
+def apply(runtime: LambdaRuntime, clock: RetryClock, faults: FaultInjector) -> None:
+    """Install every patch point (once per process); later calls swap in the new runtime, clock and faults."""
     global _installed
     with _install_lock:
         if _installed is not None:
-            _installed.runtime, _installed.clock = runtime, clock
+            _installed.runtime, _installed.clock, _installed.faults = runtime, clock, faults
             return
         check_moto_version()
         originals: dict[str, Any] = {}
@@ -477,6 +503,8 @@ def apply(runtime: LambdaRuntime, clock: RetryClock) -> None:
         _replace(point("RetrierDecl._eval_body"), _retrier_eval_body, originals)
         start = point("StepFunctionsParserBackend.start_execution")
         _replace(start, _names_executions(start.resolve()[0].start_execution), originals)
+        reflect = point("BaseExecutionWorkerCommunication._reflect_execution_status")
+        _replace(reflect, _outputs_json(reflect.resolve()[0]._reflect_execution_status), originals)
         dynamo_handler = point("DynamoHandler.call_action")
         _replace(dynamo_handler, _locked_call_action(dynamo_handler.resolve()[0].call_action), originals)
         _replace(point("LambdaFunction.invoke"), _lambda_invoke, originals)
@@ -485,4 +513,4 @@ def apply(runtime: LambdaRuntime, clock: RetryClock) -> None:
             classmethod(_state_machine_from_cloudformation),
             originals,
         )
-        _installed = _Installed(runtime=runtime, clock=clock, originals=originals)
+        _installed = _Installed(runtime=runtime, clock=clock, faults=faults, originals=originals)

@@ -1,0 +1,207 @@
+"""Shared fixtures: one synthesized assembly and one local engine for the whole test session.
+
+The app is synthesized once (about 6 s) with extra callees registered through the
+``circuit_breaker`` context, exactly as a user would register them in ``cdk.json``: sample
+functions under other names with other settings, and one existing function by ARN. The engine
+deploys that assembly (template and assets) and runs every execution test on the real ASL.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from circuit_breaker.client import CircuitBreakerClient
+from circuit_breaker.history import ExecutionPath, fetch_path
+from circuit_breaker.local.deployer import project_context, synthesize
+from circuit_breaker.local.engine import LOCAL_ACCOUNT, EngineConfig, LocalEngine
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+#: A function that is not part of the app, registered by ARN; created on the engine by the fixture.
+INSPECTOR_NAME = "breaker-test-inspector"
+INSPECTOR_ARN = f"arn:aws:lambda:us-east-1:{LOCAL_ACCOUNT}:function:{INSPECTOR_NAME}"
+INSPECTOR_CODE = '''
+import os
+
+def handler(event, context):
+    custom = context.client_context.custom if context.client_context else None
+    return {
+        "event": event,
+        "depth": (custom or {}).get("breakerDepth"),
+        "env": os.environ.get("INSPECTOR_SETTING"),
+        "function": context.function_name,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+    }
+'''
+
+#: Callees the tests register on top of cdk.json's: (settings in cdk.json context form).
+TEST_CALLEES: dict[str, dict[str, Any]] = {
+    "flaky-strict": {"sample_function": "flaky", "failure_threshold": 1, "break_seconds": 2, "max_break_seconds": 8},
+    "flaky-window": {"sample_function": "flaky", "failure_threshold": 2, "failure_window_seconds": 30},
+    "flaky-slow": {"sample_function": "flaky", "timeout_seconds": 1},
+    "echo-closed": {"sample_function": "echo", "on_store_error": "fail"},
+    "inspector": {"function_arn": INSPECTOR_ARN},
+}
+
+
+def session_context() -> dict[str, Any]:
+    block = copy.deepcopy(project_context(PROJECT_DIR)["circuit_breaker"])
+    block.setdefault("callees", {}).update(TEST_CALLEES)
+    return {"circuit_breaker": block}
+
+
+@pytest.fixture(scope="session")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthesize(PROJECT_DIR, tmp_path_factory.mktemp("cdk.out"), session_context())
+
+
+@pytest.fixture(scope="session")
+def template(assembly: Path) -> dict[str, Any]:
+    return json.loads((assembly / "CircuitBreaker.template.json").read_text())
+
+
+def _zip(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", source)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def engine(assembly: Path):
+    local = LocalEngine(assembly, EngineConfig(retry_scale=0)).start()
+    session = local.session()
+    role = session.client("iam").create_role(
+        RoleName="inspector-role",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    session.client("lambda").create_function(
+        FunctionName=INSPECTOR_NAME,
+        Runtime="python3.13",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": _zip(INSPECTOR_CODE)},
+        Timeout=5,
+        Environment={"Variables": {"INSPECTOR_SETTING": "from-the-function-configuration"}},
+    )
+    yield local
+    local.stop()
+
+
+@dataclass
+class Outcome:
+    """A finished execution, as a test looks at it."""
+
+    status: str
+    arn: str
+    output: Any = None
+    error: str | None = None
+    cause: Any = None
+    path: ExecutionPath | None = None
+    seconds: float = 0.0
+
+    @property
+    def states(self) -> list[str]:
+        return self.path.state_names if self.path else []
+
+
+@dataclass
+class Breaker:
+    """The deployed workflow on the engine, with helpers to run it and look at its table."""
+
+    engine: LocalEngine
+    sfn: Any = field(init=False)
+    dynamodb: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        session = self.engine.session()
+        self.sfn = session.client("stepfunctions")
+        self.dynamodb = session.client("dynamodb")
+        self.client = CircuitBreakerClient(self.engine.connection(), self.engine.deployment(), poll_interval=0.01)
+
+    @staticmethod
+    def now() -> float:
+        return time.time()
+
+    @property
+    def table(self) -> str:
+        return self.engine.deployment().table_name
+
+    def start(self, document: Any) -> str:
+        """Start an execution with any input (``document`` is serialised as JSON)."""
+        return self.sfn.start_execution(
+            stateMachineArn=self.engine.deployment().state_machine_arn, input=json.dumps(document)
+        )["executionArn"]
+
+    def finish(self, arn: str, started: float | None = None) -> Outcome:
+        described = self.client.wait(arn, timeout=60)
+        cause = described.get("cause")
+        try:
+            cause = json.loads(cause) if cause else None
+        except ValueError:
+            pass
+        return Outcome(
+            status=described["status"],
+            arn=arn,
+            output=json.loads(described["output"]) if described.get("output") else None,
+            error=described.get("error"),
+            cause=cause,
+            path=fetch_path(self.sfn, arn),
+            seconds=time.monotonic() - started if started else 0.0,
+        )
+
+    def wait_until_in(self, arn: str, state: str, timeout: float = 10.0) -> None:
+        """Wait until the execution has entered ``state`` (to change the table while it is there)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if state in fetch_path(self.sfn, arn).state_names:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"{arn} did not reach {state!r} within {timeout} s")
+
+    def run(self, document: Any) -> Outcome:
+        started = time.monotonic()
+        return self.finish(self.start(document), started)
+
+    def call(self, callee: str, payload: Any = None, **extra: Any) -> Outcome:
+        document: dict[str, Any] = {"callee": callee, **extra}
+        if payload is not None:
+            document["payload"] = payload
+        return self.run(document)
+
+    def item(self, callee: str) -> dict[str, Any] | None:
+        item = self.dynamodb.get_item(TableName=self.table, Key={"ServiceName": {"S": callee}}, ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        return {k: (int(v["N"]) if "N" in v else next(iter(v.values()))) for k, v in item.items()}
+
+    def put_item(self, callee: str, **attributes: Any) -> None:
+        item: dict[str, Any] = {"ServiceName": {"S": callee}}
+        for key, value in attributes.items():
+            item[key] = {"N": str(value)} if isinstance(value, (int, float)) and not isinstance(value, bool) else {"S": str(value)}
+        self.dynamodb.put_item(TableName=self.table, Item=item)
+
+    def invocations(self, logical_prefix: str) -> int:
+        return self.engine.runtime.invocations(self.engine.function_name(logical_prefix))
+
+    def clear(self) -> None:
+        self.engine.faults.clear()
+        for item in self.dynamodb.scan(TableName=self.table, ConsistentRead=True).get("Items", []):
+            self.dynamodb.delete_item(TableName=self.table, Key={"ServiceName": item["ServiceName"]})
+
+
+@pytest.fixture
+def breaker(engine: LocalEngine) -> Breaker:
+    helper = Breaker(engine)
+    helper.clear()
+    yield helper
+    helper.clear()

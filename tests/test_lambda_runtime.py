@@ -1,0 +1,129 @@
+"""Lambda handlers run in-process as the Python runtime runs them: context, environment, errors, timeouts."""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import io
+import json
+import zipfile
+
+import pytest
+
+from circuit_breaker.local.lambda_runtime import (
+    FunctionSpec,
+    InvalidClientContextError,
+    LambdaRuntime,
+    decode_client_context,
+)
+
+CODE = '''
+import os, time
+
+SETTING_AT_INIT = os.environ.get("SETTING")
+
+class PaymentDeclined(Exception):
+    pass
+
+def handler(event, context):
+    print("handling", event.get("n"))
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    if event.get("raise"):
+        raise PaymentDeclined("card expired")
+    if event.get("unserialisable"):
+        return {"when": object()}
+    custom = context.client_context.custom if context.client_context else None
+    return {
+        "init": SETTING_AT_INIT,
+        "now": os.environ.get("SETTING"),
+        "name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+        "custom": custom,
+        "request": context.aws_request_id,
+        "memory": context.memory_limit_in_mb,
+        "n": event.get("n"),
+    }
+'''
+
+
+def package(source: str = CODE) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", source)
+    return buffer.getvalue()
+
+
+def spec(name: str, setting: str, timeout: float = 3, handler: str = "index.handler") -> FunctionSpec:
+    return FunctionSpec(
+        function_name=name,
+        function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+        handler=handler,
+        code_zip=package(),
+        environment={"SETTING": setting},
+        timeout_seconds=timeout,
+        memory_mb=512,
+    )
+
+
+@pytest.fixture(scope="module")
+def runtime() -> LambdaRuntime:
+    return LambdaRuntime()
+
+
+def test_a_handler_gets_its_function_environment_and_context(runtime: LambdaRuntime) -> None:
+    client_context = decode_client_context(base64.b64encode(json.dumps({"custom": {"breakerDepth": 3}}).encode()).decode())
+    outcome = runtime.invoke(spec("alpha", "A"), {"n": 1}, client_context)
+    assert outcome.function_error is None
+    answer = json.loads(outcome.payload)
+    assert answer["init"] == "A" and answer["now"] == "A" and answer["name"] == "alpha"
+    assert answer["custom"] == {"breakerDepth": 3}
+    assert answer["request"] == outcome.request_id and answer["memory"] == 512
+    assert "handling 1" in outcome.log and outcome.log.startswith("START RequestId:")
+
+
+def test_concurrent_functions_see_only_their_own_environment(runtime: LambdaRuntime) -> None:
+    specs = [spec("alpha", "A"), spec("beta", "B")]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: (i % 2, runtime.invoke(specs[i % 2], {"n": i, "sleep": 0.05})), range(16)))
+    for which, outcome in results:
+        assert json.loads(outcome.payload)["now"] == "AB"[which]
+
+
+def test_an_exception_comes_back_as_the_runtime_reports_it(runtime: LambdaRuntime) -> None:
+    outcome = runtime.invoke(spec("alpha", "A"), {"raise": True})
+    assert outcome.function_error == "Unhandled"
+    error = json.loads(outcome.payload)
+    assert error["errorType"] == "PaymentDeclined" and error["errorMessage"] == "card expired"
+    assert any("raise PaymentDeclined" in line for line in error["stackTrace"])
+    assert not any("lambda_runtime.py" in line for line in error["stackTrace"])
+
+
+def test_the_function_timeout_is_enforced(runtime: LambdaRuntime) -> None:
+    outcome = runtime.invoke(spec("slow", "S", timeout=0.3), {"sleep": 2})
+    assert outcome.function_error == "Unhandled"
+    error = json.loads(outcome.payload)
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 0.3" in error["errorMessage"]
+
+
+def test_an_unserialisable_answer_is_a_marshal_error(runtime: LambdaRuntime) -> None:
+    error = json.loads(runtime.invoke(spec("alpha", "A"), {"unserialisable": True}).payload)
+    assert error["errorType"] == "Runtime.MarshalError"
+
+
+def test_a_missing_handler_is_an_import_error(runtime: LambdaRuntime) -> None:
+    error = json.loads(runtime.invoke(spec("alpha", "A", handler="missing.handler"), {}).payload)
+    assert error["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_invocations_are_counted_per_function(runtime: LambdaRuntime) -> None:
+    before = runtime.invocations("counted")
+    for _ in range(3):
+        runtime.invoke(spec("counted", "C"), {})
+    assert runtime.invocations("counted") == before + 3
+
+
+@pytest.mark.parametrize("header", ["not base64!", base64.b64encode(b"[1]").decode(), base64.b64encode(b"{oops").decode()])
+def test_a_bad_client_context_is_refused(header: str) -> None:
+    with pytest.raises(InvalidClientContextError):
+        decode_client_context(header)
