@@ -63,6 +63,7 @@ class LocalEngine:
         self.runtime = LambdaRuntime()
         self.faults = FaultInjector()
         self.outputs: dict[str, str] = {}
+        self._function_names: dict[str, str] = {}
         self._mock: Any = None
         self._server: Any = None
         self._saved_environ: dict[str, str | None] = {}
@@ -89,9 +90,12 @@ class LocalEngine:
 
     def function_name(self, logical_id_prefix: str) -> str:
         """The physical name of the stack's Lambda function whose logical ID starts with ``logical_id_prefix``."""
+        if logical_id_prefix in self._function_names:
+            return self._function_names[logical_id_prefix]
         cloudformation = self.session().client("cloudformation")
         for resource in cloudformation.list_stack_resources(StackName=self.config.stack_name)["StackResourceSummaries"]:
             if resource["ResourceType"] == "AWS::Lambda::Function" and resource["LogicalResourceId"].startswith(logical_id_prefix):
+                self._function_names[logical_id_prefix] = resource["PhysicalResourceId"]
                 return resource["PhysicalResourceId"]
         raise EngineError(f"no Lambda function with a logical ID starting {logical_id_prefix!r} in {self.config.stack_name}")
 

@@ -95,6 +95,12 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "an execution started without a name is named 'None', so the next one fails with ExecutionAlreadyExists",
     ),
     PatchPoint(
+        "moto.stepfunctions.parser.backend.execution_worker",
+        "ExecutionWorker._get_evaluation_entrypoint",
+        "every execution parses its definition again with ANTLR (about 160 ms of CPU for this workflow, "
+        "holding the GIL): the parsed program is cached per definition and each execution gets a deep copy",
+    ),
+    PatchPoint(
         "moto.stepfunctions.parser.backend.execution",
         "BaseExecutionWorkerCommunication._reflect_execution_status",
         "an execution whose output is a JSON string is described with the bare string instead of its JSON text",
@@ -240,6 +246,25 @@ def _passes_failure_events(original: Callable[..., Any]) -> Callable[..., Any]:
         return original(self, env, ex)
 
     return _from_error
+
+
+_programs: dict[str, Any] = {}
+_programs_lock = threading.Lock()
+
+
+def _cached_entrypoint(self: Any) -> Any:
+    """The parsed program of this execution's definition: parsed once, copied per execution."""
+    import copy
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    definition = self._evaluation_details.state_machine_details.definition
+    with _programs_lock:
+        program = _programs.get(definition)
+        if program is None:
+            program = _programs[definition] = AmazonStateLanguageParser.parse(definition)[0]
+        # Components keep per-execution state (a Choice's next state, say): never share one.
+        return copy.deepcopy(program)
 
 
 # --- Clients, retries, DynamoDB ---------------------------------------------------------------
@@ -501,6 +526,7 @@ def apply(runtime: LambdaRuntime, clock: RetryClock, faults: FaultInjector) -> N
                 module.boto_client_for = _boto_client_for
 
         _replace(point("RetrierDecl._eval_body"), _retrier_eval_body, originals)
+        _replace(point("ExecutionWorker._get_evaluation_entrypoint"), _cached_entrypoint, originals)
         start = point("StepFunctionsParserBackend.start_execution")
         _replace(start, _names_executions(start.resolve()[0].start_execution), originals)
         reflect = point("BaseExecutionWorkerCommunication._reflect_execution_status")

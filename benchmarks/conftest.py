@@ -1,0 +1,3 @@
+"""Benchmarks share the tests' synthesized assembly and local engine (``make bench``)."""
+
+from tests.conftest import assembly, breaker, engine, template  # noqa: F401  (fixtures)
