@@ -10,6 +10,7 @@ import json
 import signal
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -19,9 +20,19 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from circuit_breaker.circuits import CircuitError, Circuits, CircuitView
 from circuit_breaker.client import CircuitBreakerClient
-from circuit_breaker.deployment import DEFAULT_LOCAL_PORT, DEFAULT_STACK_NAME, Connection, DeploymentNotFoundError
+from circuit_breaker.deployment import DEFAULT_LOCAL_PORT, DEFAULT_STACK_NAME, Connection, Deployment, DeploymentNotFoundError
 from circuit_breaker.errors import BreakerError
+from circuit_breaker.executions import (
+    STATUSES,
+    ExecutionQueryError,
+    ExecutionSource,
+    HistoryExecutions,
+    LogExecutions,
+    check_execution_arn,
+    parse_since,
+)
 
 app = typer.Typer(
     help="Call Lambda callees through the serverless circuit breaker, on AWS or on the embedded local engine.",
@@ -44,6 +55,12 @@ class Options:
 
     def connection(self) -> Connection:
         return Connection.create(local=self.local, endpoint_url=self.endpoint_url, region=self.region)
+
+    def deployment(self, connection: Connection) -> Deployment:
+        try:
+            return Deployment.discover(connection, self.stack)
+        except DeploymentNotFoundError as error:
+            raise fail(str(error)) from None
 
 
 def fail(message: str, hint: str | None = None, code: int = 2) -> typer.Exit:
@@ -127,6 +144,175 @@ def call(
     typer.echo(json.dumps(result.output, indent=None if as_json else 2))
     if not as_json:
         err.print(f"[dim]execution {result.execution_arn}[/]", soft_wrap=True)
+
+
+def _time(epoch: float | None) -> str:
+    return "" if epoch is None else time.strftime("%H:%M:%S", time.localtime(epoch))
+
+
+def _status_row(view: CircuitView, now: float) -> list[str]:
+    left = view.seconds_open(now)
+    if view.state == "ISOLATED":
+        left_text = "until reset" if left is None else f"{left} s"
+    else:
+        left_text = "" if left is None else (f"{left} s" if left else "break over: next call probes")
+    failures = "" if view.failures is None else f"{view.failures} (window ends {_time(view.window_ends_at)})"
+    detail = view.reason and f"{view.reason} (by {view.isolated_by})" or (view.last_error or "")
+    state = view.state + ("" if view.registered else " (not registered)")
+    return [view.callee, state, failures, left_text, detail[:80], (view.last_execution or "").rsplit(":", 1)[-1]]
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    callee: Annotated[Optional[str], typer.Argument(help="One callee; all of them when left out.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show every circuit (or one): state, failures in the window, time left open, last error, last execution."""
+    options: Options = ctx.obj
+    connection = options.connection()
+    circuits = Circuits(connection, options.deployment(connection))
+    try:
+        views = [circuits.get(callee)] if callee else circuits.all()
+    except CircuitError as error:
+        raise fail(str(error)) from None
+    if as_json:
+        typer.echo(json.dumps([v.as_dict() for v in views], indent=2))
+        return
+    now = time.time()
+    table = Table(title=f"Circuits of {options.stack}")
+    for column in ("callee", "state", "failures", "open for", "reason / last error", "last execution"):
+        table.add_column(column, overflow="fold")
+    for view in views:
+        table.add_row(*_status_row(view, now))
+    out.print(table)
+
+
+@app.command()
+def isolate(
+    ctx: typer.Context,
+    callee: Annotated[str, typer.Argument(help="The callee whose circuit to hold open.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded with your identity, shown to callers).")],
+    for_seconds: Annotated[Optional[int], typer.Option("--for", help="Seconds until the isolation ends by itself; until reset when left out.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Hold a circuit open: calls fail with CircuitBreaker.CircuitIsolated until reset (or --for ends)."""
+    if for_seconds is not None and for_seconds < 1:
+        raise fail(f"--for must be a positive number of seconds, got {for_seconds}", "leave --for out to isolate until `breaker reset`")
+    options: Options = ctx.obj
+    connection = options.connection()
+    try:
+        view = Circuits(connection, options.deployment(connection)).isolate(callee, reason, for_seconds)
+    except CircuitError as error:
+        raise fail(str(error)) from None
+    if as_json:
+        typer.echo(json.dumps(view.as_dict(), indent=2))
+        return
+    until = "until reset" if view.expires_at is None else f"until {_time(view.expires_at)}"
+    out.print(f"[bold]{callee}[/] isolated {until} by {view.isolated_by}: {view.reason}")
+
+
+@app.command()
+def reset(
+    ctx: typer.Context,
+    callee: Annotated[str, typer.Argument(help="The callee whose circuit to close.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Close a circuit and clear its counters (ends an isolation, an open circuit, or a probe)."""
+    options: Options = ctx.obj
+    connection = options.connection()
+    try:
+        view, changed = Circuits(connection, options.deployment(connection)).reset(callee)
+    except CircuitError as error:
+        raise fail(str(error)) from None
+    if as_json:
+        typer.echo(json.dumps({**view.as_dict(), "changed": changed}, indent=2))
+        return
+    out.print(f"[bold]{callee}[/] " + ("closed, counters cleared" if changed else "was already closed with no failures: nothing to do"))
+
+
+def _source(options: Options, connection: Connection, deployment: Deployment) -> ExecutionSource:
+    if connection.local:
+        return HistoryExecutions(connection.client("stepfunctions"), deployment.state_machine_arn)
+    if not deployment.log_group_name:
+        raise fail(f"stack {options.stack} publishes no ExecutionLogGroupName output: its executions cannot be found")
+    return LogExecutions(connection.client("logs"), deployment.log_group_name)
+
+
+@app.command()
+def executions(
+    ctx: typer.Context,
+    status_filter: Annotated[Optional[str], typer.Option("--status", help=f"Only executions with this status ({', '.join(STATUSES)}).")] = None,
+    since: Annotated[str, typer.Option("--since", help="How far back: 30s, 15m, 2h, 7d.")] = "15m",
+    callee: Annotated[Optional[str], typer.Option("--callee", help="Only calls to this callee.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many (newest first).")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List recent executions: status, callee, error, duration (on AWS, from the execution log group)."""
+    if status_filter is not None and status_filter.upper() not in STATUSES:
+        raise fail(f"--status must be one of {', '.join(STATUSES)}, got {status_filter!r}")
+    try:
+        moment = parse_since(since)
+    except ExecutionQueryError as error:
+        raise fail(str(error)) from None
+    options: Options = ctx.obj
+    connection = options.connection()
+    deployment = options.deployment(connection)
+    found = _source(options, connection, deployment).list(moment, status_filter.upper() if status_filter else None, callee)[:limit]
+    if as_json:
+        typer.echo(json.dumps([s.as_dict() for s in found], indent=2))
+        return
+    table = Table(title=f"Executions since {moment.astimezone():%H:%M:%S} ({len(found)})")
+    for column in ("started", "callee", "status", "error", "ms", "execution"):
+        table.add_column(column, overflow="fold")
+    for summary in found:
+        duration = summary.duration_ms
+        table.add_row(
+            f"{summary.started.astimezone():%H:%M:%S}" if summary.started else "?",
+            summary.callee or "?",
+            summary.status,
+            summary.error or "",
+            "" if duration is None else f"{duration:.0f}",
+            summary.execution_arn,
+        )
+    out.print(table)
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    execution_arn: Annotated[str, typer.Argument(help="The execution (as `breaker executions` lists it).")],
+    since: Annotated[str, typer.Option("--since", help="How far back to look for its records (AWS): 30s, 15m, 2h, 7d.")] = "1d",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show one execution's path: each state entered, its attempts, errors and timings."""
+    try:
+        check_execution_arn(execution_arn)
+        moment = parse_since(since)
+    except ExecutionQueryError as error:
+        raise fail(str(error)) from None
+    options: Options = ctx.obj
+    connection = options.connection()
+    deployment = options.deployment(connection)
+    try:
+        path = _source(options, connection, deployment).path(execution_arn, moment)
+    except ExecutionQueryError as error:
+        raise fail(str(error)) from None
+    if as_json:
+        typer.echo(json.dumps({
+            "status": path.status, "error": path.error, "cause": path.cause,
+            "states": [{"name": v.name, "kind": v.kind, "attempts": v.attempts, "errors": v.errors, "ms": v.duration_ms} for v in path.visits],
+        }, indent=2))
+        return
+    table = Table(title=f"{path.status}: {execution_arn.rsplit(':', 1)[-1]}")
+    for column in ("#", "state", "kind", "attempts", "errors", "ms"):
+        table.add_column(column, overflow="fold")
+    for number, visit in enumerate(path.visits, start=1):
+        duration = visit.duration_ms
+        table.add_row(str(number), visit.name, visit.kind, str(visit.attempts or ""), ", ".join(visit.errors), "" if duration is None else f"{duration:.0f}")
+    out.print(table)
+    if path.error:
+        err.print(f"[red]{path.error}[/]: {path.cause}", soft_wrap=True)
 
 
 @app.command()

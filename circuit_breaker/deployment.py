@@ -18,6 +18,9 @@ DEFAULT_STACK_NAME = "CircuitBreaker"
 OUTPUT_STATE_MACHINE_ARN = "StateMachineArn"
 OUTPUT_TABLE_NAME = "CircuitTableName"
 OUTPUT_LOG_GROUP_NAME = "ExecutionLogGroupName"
+OUTPUT_CALLEES = "RegisteredCallees"
+OUTPUT_EVENT_BUS_NAME = "EventBusName"
+OUTPUT_EVENT_SOURCE = "EventSource"
 
 #: Where ``breaker local up`` serves the local engine unless told otherwise.
 DEFAULT_LOCAL_PORT = 4566
@@ -63,6 +66,10 @@ class Deployment:
     state_machine_arn: str
     table_name: str
     log_group_name: str | None = None
+    callees: tuple[str, ...] = ()
+    """The registered callee names (empty when the stack does not publish them)."""
+    event_bus_name: str | None = None
+    event_source: str | None = None
 
     @classmethod
     def from_outputs(cls, stack_name: str, outputs: dict[str, str]) -> "Deployment":
@@ -76,6 +83,9 @@ class Deployment:
             state_machine_arn=outputs[OUTPUT_STATE_MACHINE_ARN],
             table_name=outputs[OUTPUT_TABLE_NAME],
             log_group_name=outputs.get(OUTPUT_LOG_GROUP_NAME),
+            callees=tuple(name for name in outputs.get(OUTPUT_CALLEES, "").split(",") if name),
+            event_bus_name=outputs.get(OUTPUT_EVENT_BUS_NAME),
+            event_source=outputs.get(OUTPUT_EVENT_SOURCE),
         )
 
     @classmethod

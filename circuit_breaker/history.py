@@ -69,6 +69,9 @@ class ExecutionPath:
 
 
 def _details(event: dict[str, Any]) -> dict[str, Any]:
+    """The event's details: ``xxxEventDetails`` in the API, ``details`` in CloudWatch Logs records."""
+    if isinstance(event.get("details"), dict):
+        return event["details"]
     for key, value in event.items():
         if key.endswith("EventDetails") and isinstance(value, dict):
             return value

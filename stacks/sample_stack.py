@@ -12,7 +12,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from circuit_breaker.deployment import OUTPUT_LOG_GROUP_NAME, OUTPUT_STATE_MACHINE_ARN, OUTPUT_TABLE_NAME
+from circuit_breaker.deployment import (
+    OUTPUT_CALLEES,
+    OUTPUT_EVENT_BUS_NAME,
+    OUTPUT_EVENT_SOURCE,
+    OUTPUT_LOG_GROUP_NAME,
+    OUTPUT_STATE_MACHINE_ARN,
+    OUTPUT_TABLE_NAME,
+)
 from stacks.circuit_breaker import Callee, CircuitBreaker, CircuitBreakerProps
 from stacks.context import CONTEXT_KEY, LOG_RETENTION_DAYS, BreakerConfig, parse_breaker_context
 
@@ -71,6 +78,9 @@ class CircuitBreakerSampleStack(Stack):
         CfnOutput(self, OUTPUT_STATE_MACHINE_ARN, value=self.breaker.state_machine.state_machine_arn)
         CfnOutput(self, OUTPUT_TABLE_NAME, value=self.breaker.table.table_name)
         CfnOutput(self, OUTPUT_LOG_GROUP_NAME, value=self.breaker.log_group.log_group_name)
+        CfnOutput(self, OUTPUT_CALLEES, value=",".join(self.breaker.callee_names))
+        CfnOutput(self, OUTPUT_EVENT_BUS_NAME, value=self.breaker.event_bus.event_bus_name)
+        CfnOutput(self, OUTPUT_EVENT_SOURCE, value=self.breaker.event_source)
 
     def _sample_function(
         self, name: str, powertools: lambda_.ILayerVersion, retention: logs.RetentionDays

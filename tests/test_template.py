@@ -70,6 +70,7 @@ def test_the_registry_names_every_callee_with_its_settings(state_machine: dict[s
     assert sorted(registry) == ["echo", "echo-closed", "flaky", "flaky-slow", "flaky-strict", "flaky-window", "inspector"]
     assert registry["echo"] == {
         "functionArn": "ARN(Echo)",
+        "metricId": 1,
         "failureThreshold": 3,
         "failureWindowSeconds": 60,
         "breakSeconds": 30,
@@ -82,6 +83,7 @@ def test_the_registry_names_every_callee_with_its_settings(state_machine: dict[s
     assert registry["flaky-strict"]["failureThreshold"] == 1
     assert registry["echo-closed"]["onStoreError"] == "fail"
     assert registry["inspector"]["functionArn"] == INSPECTOR_ARN
+    assert sorted(entry["metricId"] for entry in registry.values()) == list(range(1, 8))
 
 
 def _registry(parts: list[Any]) -> dict[str, Any]:
@@ -109,7 +111,9 @@ def test_no_lambda_runs_in_the_control_path(definition: dict[str, Any]) -> None:
     tasks = {name: s["Resource"] for name, s in definition["States"].items() if s["Type"] == "Task"}
     lambda_tasks = {name for name, resource in tasks.items() if resource == "arn:aws:states:::lambda:invoke"}
     assert lambda_tasks == {"Call callee", "Call probe"}
-    assert all(r.startswith("arn:aws:states:::dynamodb:") for n, r in tasks.items() if n not in lambda_tasks)
+    event_tasks = {name for name, resource in tasks.items() if resource == "arn:aws:states:::events:putEvents"}
+    assert event_tasks == {"Announce opened", "Announce closed", "Announce reopened"}
+    assert all(r.startswith("arn:aws:states:::dynamodb:") for n, r in tasks.items() if n not in lambda_tasks | event_tasks)
     assert definition["States"]["Get circuit"]["Arguments"]["ConsistentRead"] is True
 
 
@@ -139,6 +143,8 @@ def test_the_workflow_may_invoke_only_the_registered_functions(template: dict[st
     assert len(dynamodb) == 1
     assert sorted(dynamodb[0]["Action"]) == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert dynamodb[0]["Resource"] == {"Fn::GetAtt": [table, "Arn"]}
+    [put_events] = [s for s in statements if s["Action"] == "events:PutEvents"]
+    assert put_events["Resource"] == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":events:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":event-bus/default"]]}
     wildcards = {a for s in statements if s["Resource"] == "*" for a in s["Action"]}
     assert all(a.startswith(("logs:", "xray:")) for a in wildcards)
 
@@ -154,4 +160,7 @@ def test_the_sample_callees_are_traced_with_retained_logs(template: dict[str, An
 
 
 def test_the_stack_outputs_what_the_cli_reads(template: dict[str, Any]) -> None:
-    assert set(template["Outputs"]) == {"StateMachineArn", "CircuitTableName", "ExecutionLogGroupName"}
+    assert set(template["Outputs"]) == {
+        "StateMachineArn", "CircuitTableName", "ExecutionLogGroupName", "RegisteredCallees", "EventBusName", "EventSource",
+    }
+    assert template["Outputs"]["RegisteredCallees"]["Value"] == "echo,echo-closed,flaky,flaky-slow,flaky-strict,flaky-window,inspector"

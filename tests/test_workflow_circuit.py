@@ -132,7 +132,9 @@ def test_after_the_break_one_probe_closes_the_circuit(breaker: Breaker) -> None:
     before = breaker.invocations("Flaky")
     outcome = breaker.call("flaky", {"probe": 1})
     assert outcome.status == "SUCCEEDED" and outcome.output == {"probe": 1}
-    assert outcome.states == ["Check input", "Get circuit", "Check circuit", "Take probe lease", "Call probe", "Close circuit"]
+    assert outcome.states == [
+        "Check input", "Get circuit", "Check circuit", "Take probe lease", "Call probe", "Close circuit", "Announce closed"
+    ]
     assert breaker.invocations("Flaky") - before == 1
     assert breaker.item("flaky") is None
 

@@ -2,7 +2,8 @@
 
 A :class:`Fault` makes matching requests fail with an AWS error (``ProvisionedThroughputExceededException``
 on ``GetItem``, say) instead of reaching moto, for a number of requests or until cleared. The engine
-answers DynamoDB requests through :meth:`FaultInjector.match` (see ``moto_patches``).
+checks every request against :meth:`FaultInjector.match` (see ``moto_patches``). ``service`` is the
+boto3 service name (``dynamodb``, ``events``, ``lambda``...), ``action`` the API operation (``GetItem``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
 
-from circuit_breaker.local import jsonata_engine
+from circuit_breaker.local import cloudformation_models, jsonata_engine
+from circuit_breaker.local.cloudwatch_logging import ExecutionLogSession
 from circuit_breaker.local.faults import FaultInjector
 from circuit_breaker.local.lambda_runtime import FunctionSpec, InvalidClientContextError, LambdaRuntime, decode_client_context
 
@@ -106,10 +107,21 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "an execution whose output is a JSON string is described with the bare string instead of its JSON text",
     ),
     PatchPoint(
+        "moto.stepfunctions.parser.backend.execution",
+        "Execution.start",
+        "executions never log to CloudWatch Logs (the logging session is always None), so Express executions "
+        "leave no trace in their log group as they do on AWS",
+    ),
+    PatchPoint(
         "moto.dynamodb.responses",
         "DynamoHandler.call_action",
-        "conditional writes are checked and applied without a lock while executions run on threads "
-        "(also where injected table faults are answered)",
+        "conditional writes are checked and applied without a lock while executions run on threads",
+    ),
+    PatchPoint(
+        "moto.core.responses",
+        "BaseResponse.call_action",
+        "no way to make a service fail on purpose: the engine's FaultInjector answers matching requests "
+        "(DynamoDB throttling, EventBridge outages...) with an AWS error instead",
     ),
     PatchPoint(
         "moto.awslambda.models",
@@ -121,6 +133,12 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "Parameter",
         "AWS's public parameters (/aws/service/...) cannot be written through the API and moto bundles only a "
         "few; put_public_parameter adds the ones a template reads to the backend's parameter store (not replaced)",
+    ),
+    PatchPoint(
+        "moto.cloudformation.parsing",
+        "get_model_map",
+        "CloudFormation has no AWS::Logs::MetricFilter or AWS::CloudWatch::Alarm: cloudformation_models adds "
+        "them and this cached map is refreshed so moto sees them (not replaced)",
     ),
     PatchPoint(
         "moto.stepfunctions.models",
@@ -330,16 +348,22 @@ def _retrier_eval_body(self: Any, env: Any) -> None:
 
 def _locked_call_action(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_action(self: Any) -> Any:
-        assert _installed is not None
-        fault = _installed.faults.match("dynamodb", self._get_action())
-        if fault is not None:
-            from moto.dynamodb.exceptions import DynamodbException
-
-            error = DynamodbException(f"com.amazonaws.dynamodb.v20120810#{fault.error_code}", fault.message)
-            headers = {"status": fault.status, "x-amzn-ErrorType": fault.error_code, "x-amzn-RequestId": str(uuid.uuid4())}
-            return fault.status, headers, error.description
         with _dynamodb_lock:
             return original(self)
+
+    return call_action
+
+
+def _faulty_call_action(original: Callable[..., Any]) -> Callable[..., Any]:
+    def call_action(self: Any) -> Any:
+        assert _installed is not None
+        fault = _installed.faults.match(self.boto3_service_name, self._get_action())
+        if fault is None:
+            return original(self)
+        # JSON protocols read the error type from __type or the x-amzn-ErrorType header.
+        body = json.dumps({"__type": fault.error_code, "message": fault.message, "Message": fault.message})
+        headers = {"status": fault.status, "x-amzn-ErrorType": fault.error_code, "x-amzn-RequestId": str(uuid.uuid4())}
+        return fault.status, headers, body
 
     return call_action
 
@@ -359,6 +383,15 @@ def _outputs_json(original: Callable[..., Any]) -> Callable[..., Any]:
             self.execution.output = json.dumps(self.execution.output)
 
     return _reflect_execution_status
+
+
+def _logs_executions(original: Callable[..., Any]) -> Callable[..., Any]:
+    def start(self: Any) -> None:
+        if self._cloud_watch_logging_session is None:
+            self._cloud_watch_logging_session = ExecutionLogSession.for_execution(self)
+        original(self)
+
+    return start
 
 
 # --- Lambda -----------------------------------------------------------------------------------
@@ -529,14 +562,19 @@ def apply(runtime: LambdaRuntime, clock: RetryClock, faults: FaultInjector) -> N
         _replace(point("ExecutionWorker._get_evaluation_entrypoint"), _cached_entrypoint, originals)
         start = point("StepFunctionsParserBackend.start_execution")
         _replace(start, _names_executions(start.resolve()[0].start_execution), originals)
+        execution_start = point("Execution.start")
+        _replace(execution_start, _logs_executions(execution_start.resolve()[0].start), originals)
         reflect = point("BaseExecutionWorkerCommunication._reflect_execution_status")
         _replace(reflect, _outputs_json(reflect.resolve()[0]._reflect_execution_status), originals)
         dynamo_handler = point("DynamoHandler.call_action")
         _replace(dynamo_handler, _locked_call_action(dynamo_handler.resolve()[0].call_action), originals)
         _replace(point("LambdaFunction.invoke"), _lambda_invoke, originals)
+        base_call = point("BaseResponse.call_action")
+        _replace(base_call, _faulty_call_action(base_call.resolve()[0].call_action), originals)
         _replace(
             point("StateMachine.create_from_cloudformation_json"),
             classmethod(_state_machine_from_cloudformation),
             originals,
         )
+        cloudformation_models.register()
         _installed = _Installed(runtime=runtime, clock=clock, faults=faults, originals=originals)

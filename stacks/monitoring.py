@@ -1,0 +1,130 @@
+"""Metrics, alarms and a dashboard for a circuit breaker, read from its execution logs.
+
+Nothing is added to the workflow's healthy path: the workflow marks what happened by assigning
+variables (``calling``, ``shortCircuited``, ``calleeFailed``, ``opened``) to the callee's
+``metricId``, Step Functions logs every state's assigned variables (logging level ALL), and one
+metric filter per callee and marker turns matching log events into a count. A metric filter cannot
+take a constant dimension, so each callee's metrics live in their own namespace,
+``<namespace>/<callee>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+#: The workflow's markers (variables assigned to the callee's metricId) and the metric each becomes.
+MARKERS: Mapping[str, str] = {
+    "calling": "Calls",
+    "calleeFailed": "CalleeFailures",
+    "shortCircuited": "ShortCircuits",
+    "opened": "Opens",
+}
+
+#: CloudWatch Logs allows 100 metric filters per log group.
+MAX_METRIC_FILTERS = 100
+MAX_MONITORED_CALLEES = MAX_METRIC_FILTERS // len(MARKERS)
+
+
+@dataclass(frozen=True)
+class CalleeAlarms:
+    """The alarms of one callee."""
+
+    opened: cloudwatch.Alarm
+    """In alarm in a minute in which the circuit opened (or reopened after a failed probe)."""
+    stays_open: cloudwatch.Alarm
+    """In alarm when calls were short-circuited in every minute for ``stays_open_minutes``."""
+
+
+class CircuitBreakerMonitoring(Construct):
+    """Metric filters, per-callee alarms and a dashboard over a breaker's execution log group."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        log_group: logs.ILogGroup,
+        state_machine: sfn.IStateMachine,
+        metric_ids: Mapping[str, int],
+        namespace: str,
+        stays_open_minutes: int,
+        dashboard_name: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.namespace = namespace
+        self.metrics: dict[str, dict[str, cloudwatch.Metric]] = {}
+        self.alarms: dict[str, CalleeAlarms] = {}
+        for callee, metric_id in sorted(metric_ids.items()):
+            self.metrics[callee] = {
+                metric_name: logs.MetricFilter(
+                    self,
+                    f"{callee}-{metric_name}",
+                    log_group=log_group,
+                    metric_namespace=f"{namespace}/{callee}",
+                    metric_name=metric_name,
+                    filter_pattern=logs.FilterPattern.string_value(
+                        f"$.details.assignedVariables.{marker}", "=", str(metric_id)
+                    ),
+                    metric_value="1",
+                ).metric(statistic="Sum", period=Duration.minutes(1))
+                for marker, metric_name in MARKERS.items()
+            }
+            self.alarms[callee] = CalleeAlarms(
+                opened=cloudwatch.Alarm(
+                    self,
+                    f"{callee}-Opened",
+                    metric=self.metrics[callee]["Opens"],
+                    threshold=1,
+                    evaluation_periods=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    alarm_description=f"The circuit of {callee} opened: its calls fail fast until the break ends.",
+                ),
+                stays_open=cloudwatch.Alarm(
+                    self,
+                    f"{callee}-StaysOpen",
+                    metric=self.metrics[callee]["ShortCircuits"],
+                    threshold=1,
+                    evaluation_periods=stays_open_minutes,
+                    datapoints_to_alarm=stays_open_minutes,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    alarm_description=(
+                        f"Calls to {callee} have been short-circuited every minute for {stays_open_minutes} minutes: "
+                        "its circuit stays open (failed probes, or an operator's isolation)."
+                    ),
+                ),
+            )
+
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=dashboard_name)
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Executions",
+                left=[state_machine.metric_started(), state_machine.metric_succeeded(), state_machine.metric_failed()],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(title="Execution time", left=[state_machine.metric_time()], width=12),
+        )
+        for callee, metrics in self.metrics.items():
+            self.dashboard.add_widgets(
+                cloudwatch.GraphWidget(title=f"{callee}: calls", left=[metrics["Calls"]], right=[metrics["CalleeFailures"]], width=12),
+                cloudwatch.GraphWidget(
+                    title=f"{callee}: short-circuited and opens",
+                    left=[metrics["ShortCircuits"]],
+                    right=[metrics["Opens"]],
+                    width=12,
+                ),
+                cloudwatch.AlarmStatusWidget(
+                    title=f"{callee}: alarms",
+                    alarms=[self.alarms[callee].opened, self.alarms[callee].stays_open],
+                    width=24,
+                    height=3,
+                ),
+            )
