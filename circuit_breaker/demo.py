@@ -3,8 +3,9 @@
 One process synthesizes the CDK app (with a short break for ``flaky``), deploys it on the local
 engine and walks through: a healthy call; ``flaky`` failing with retries until its circuit opens;
 calls failing fast while it is open (``flaky`` is not called); the break ending, one half-open
-probe, and the circuit closing. Each step shows the states the execution went through and the
-circuit's item in the table. Retries wait as they would on AWS (with full jitter).
+probe, and the circuit closing; then an operator isolating a circuit and resetting it. Each step
+shows the states the execution went through and the circuit's item in the table; at the end, the
+transition events the breaker published. Retries wait as they would on AWS (with full jitter).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from circuit_breaker.circuits import Circuits
 from circuit_breaker.client import CircuitBreakerClient
 from circuit_breaker.errors import BreakerError, CalleeFailedError
 from circuit_breaker.history import ExecutionPath, fetch_path
@@ -50,6 +52,7 @@ class Narrator:
         self.dynamodb = engine.session().client("dynamodb")
         self.flaky_function = engine.function_name("Flaky")
         self.rows: list[tuple[str, str, str, str]] = []
+        self.events = EventLog(engine)
 
     def item(self, callee: str) -> dict[str, Any] | None:
         response = self.dynamodb.get_item(
@@ -92,6 +95,32 @@ class Narrator:
         grid.add_row("table item", json.dumps(item) if item else "none (circuit closed, no history)")
         grid.add_row("took", f"{elapsed * 1000:.0f} ms, {path.transitions} state transitions")
         self.console.print(Panel(grid, title=step, title_align="left", expand=True))
+
+
+class EventLog:
+    """Catches the breaker's transition events (an EventBridge rule into an SQS queue), as a subscriber would."""
+
+    def __init__(self, engine: LocalEngine) -> None:
+        session = engine.session()
+        deployment = engine.deployment()
+        self.sqs = session.client("sqs")
+        self.queue_url = self.sqs.create_queue(QueueName="demo-transitions")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events = session.client("events")
+        events.put_rule(
+            Name="demo-transitions",
+            EventBusName=deployment.event_bus_name,
+            EventPattern=json.dumps({"source": [deployment.event_source]}),
+        )
+        events.put_targets(Rule="demo-transitions", EventBusName=deployment.event_bus_name, Targets=[{"Id": "q", "Arn": arn}])
+
+    def received(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while messages := self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return sorted(found, key=lambda e: (e["detail"]["at"], e["detail"]["to"] != "HALF_OPEN"))
 
 
 def run_demo(project_dir: Path, break_seconds: int = 3, console: Console | None = None) -> None:
@@ -141,12 +170,31 @@ def run_demo(project_dir: Path, break_seconds: int = 3, console: Console | None 
 
         narrator.call("5. Closed again: flaky is called normally", "flaky", {"fail": False}, "closed again")
 
+        circuits = Circuits(engine.connection(), engine.deployment())
+        console.print("\n[bold]An operator isolates echo (breaker isolate echo --reason ...)[/]")
+        circuits.isolate("echo", "maintenance of the payment provider")
+        outcome = narrator.call("6. Isolated by an operator: calls fail fast with the reason", "echo", {"order": 43}, "isolated")
+        if outcome is None or outcome.error != "CircuitBreaker.CircuitIsolated":
+            raise RuntimeError("the isolated circuit did not fail fast")
+        console.print("[bold]The operator resets it (breaker reset echo)[/]")
+        circuits.reset("echo")
+        narrator.call("7. Reset: echo answers again", "echo", {"order": 44}, "after reset")
+
         summary = Table(title="What happened", show_lines=False)
         for column in ("step", "outcome", "state transitions", "flaky invoked"):
             summary.add_column(column)
         for row in narrator.rows:
             summary.add_row(*row)
         console.print(summary)
-        console.rule("[bold green]demo complete: open → fast fail → probe → closed")
+
+        published = Table(title="Transition events published (EventBridge, source circuit-breaker)")
+        for column in ("callee", "from → to", "reason", "by"):
+            published.add_column(column)
+        for event in narrator.events.received():
+            detail = event["detail"]
+            by = detail.get("actor") or (detail.get("executionArn") or "").rsplit(":", 1)[-1][:8]
+            published.add_row(detail["callee"], f"{detail['from']} → {detail['to']}", detail["reason"], by)
+        console.print(published)
+        console.rule("[bold green]demo complete: open → fast fail → probe → closed; isolate → reset")
     finally:
         engine.stop()

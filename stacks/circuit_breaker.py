@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -164,6 +164,16 @@ class CircuitBreaker(Construct):
             role=self.role,
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason=(
+                    "Only the statements CDK adds for logging and tracing use '*': Step Functions' log delivery actions "
+                    "(logs:CreateLogDelivery and the like) and X-Ray's PutTraceSegments/GetSamplingRules do not support "
+                    "resource-level permissions. Table, callee and event-bus access name their resources."
+                ),
+            )
         )
 
         self.monitoring: CircuitBreakerMonitoring | None = None

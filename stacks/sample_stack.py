@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -30,7 +30,7 @@ SAMPLE_FUNCTIONS = ("echo", "flaky")
 
 #: Powertools for AWS Lambda, as pinned in requirements.txt; its public layer is looked up by version.
 POWERTOOLS_VERSION = "3.37.0"
-POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/python3.13/{POWERTOOLS_VERSION}"
+POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/python3.14/{POWERTOOLS_VERSION}"
 
 
 #: CDK's RetentionDays lists CloudWatch Logs' finite periods in the same ascending order as LOG_RETENTION_DAYS.
@@ -100,10 +100,19 @@ class CircuitBreakerSampleStack(Stack):
                 resources=[log_group.log_group_arn],
             )
         )
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason=(
+                    "Only X-Ray tracing uses '*': xray:PutTraceSegments and PutTelemetryRecords do not support "
+                    "resource-level permissions."
+                ),
+            )
+        )
         return lambda_.Function(
             self,
             name.capitalize(),
-            runtime=lambda_.Runtime.PYTHON_3_13,
+            runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.X86_64,
             handler="index.handler",
             code=lambda_.Code.from_asset(str(LAMBDAS_DIR / name)),

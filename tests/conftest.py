@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import socket
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ def engine(assembly: Path):
     )["Role"]["Arn"]
     session.client("lambda").create_function(
         FunctionName=INSPECTOR_NAME,
-        Runtime="python3.13",
+        Runtime="python3.14",
         Role=role,
         Handler="index.handler",
         Code={"ZipFile": _zip(INSPECTOR_CODE)},
@@ -205,3 +206,65 @@ def breaker(engine: LocalEngine) -> Breaker:
     helper.clear()
     yield helper
     helper.clear()
+
+
+class TransitionEvents:
+    """Every transition event published to the breaker's bus, caught by a rule into an SQS queue."""
+
+    def __init__(self, engine: LocalEngine) -> None:
+        session = engine.session()
+        self.sqs = session.client("sqs")
+        deployment = engine.deployment()
+        self.queue_url = self.sqs.create_queue(QueueName="transition-events")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events = session.client("events")
+        events.put_rule(
+            Name="circuit-transitions",
+            EventBusName=deployment.event_bus_name,
+            EventPattern=json.dumps({"source": [deployment.event_source], "detail-type": ["Circuit state changed"]}),
+        )
+        events.put_targets(Rule="circuit-transitions", EventBusName=deployment.event_bus_name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The events published since the last drain, oldest first."""
+        received: list[dict[str, Any]] = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return sorted(received, key=lambda e: (e["detail"].get("at", 0), e["detail"]["to"] != "HALF_OPEN"))
+            for message in messages:
+                received.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture(scope="session")
+def _transition_events(engine: LocalEngine) -> TransitionEvents:
+    return TransitionEvents(engine)
+
+
+@pytest.fixture
+def transitions(_transition_events: TransitionEvents, breaker: Breaker) -> TransitionEvents:
+    _transition_events.drain()
+    return _transition_events
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def endpoint(engine: LocalEngine) -> str:
+    """The engine served over HTTP, for the CLI (as `breaker local up` serves it)."""
+    return engine.serve("127.0.0.1", free_port())
+
+
+def run_cli(endpoint: str, *args: str) -> tuple[int, str, str]:
+    """Run ``breaker --endpoint-url ENDPOINT ARGS...``; returns exit code, stdout and stderr."""
+    from typer.testing import CliRunner
+
+    from circuit_breaker.cli import app
+
+    result = CliRunner().invoke(app, ["--endpoint-url", endpoint, *args])
+    return result.exit_code, result.stdout, result.stderr

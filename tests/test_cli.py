@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,24 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from circuit_breaker.cli import app
-from circuit_breaker.local.engine import LocalEngine
-from tests.conftest import Breaker
+from tests.conftest import Breaker, free_port, run_cli
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def endpoint(engine: LocalEngine) -> str:
-    return engine.serve("127.0.0.1", free_port())
-
-
-def breaker_cli(endpoint: str, *args: str):
-    result = CliRunner().invoke(app, ["--endpoint-url", endpoint, *args])
-    return result.exit_code, result.stdout, result.stderr
+breaker_cli = run_cli
 
 
 def test_call_prints_the_callee_answer(endpoint: str, breaker: Breaker) -> None:

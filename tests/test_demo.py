@@ -29,6 +29,9 @@ def test_the_demo_narrates_open_fast_fail_probe_closed() -> None:
         "this failure opened the circuit",
         "CircuitBreaker.CircuitOpen",
         "Take probe lease → Call probe → Close circuit",
+        "6. Isolated by an operator",
+        "7. Reset: echo answers again",
+        "Transition events published",
         "demo complete: open → fast fail → probe → closed",
     ]
     positions = [out.find(step) for step in steps]
@@ -36,3 +39,6 @@ def test_the_demo_narrates_open_fast_fail_probe_closed() -> None:
     assert positions == sorted(positions)
     assert "Call callee (4 attempts; FlakyError x4)" in out
     assert '"CircuitStatus": "OPEN"' in out
+    events = out[out.find("Transition events published"):]
+    for transition in ("CLOSED → OPEN", "OPEN → HALF_OPEN", "HALF_OPEN → CLOSED", "CLOSED → ISOLATED", "ISOLATED → CLOSED"):
+        assert transition in events

@@ -152,7 +152,7 @@ def test_the_workflow_may_invoke_only_the_registered_functions(template: dict[st
 def test_the_sample_callees_are_traced_with_retained_logs(template: dict[str, Any]) -> None:
     for prefix in ("Echo", "Flaky"):
         function = template["Resources"][logical_id(template, "AWS::Lambda::Function", prefix)]["Properties"]
-        assert function["Runtime"] == "python3.13"
+        assert function["Runtime"] == "python3.14"
         assert function["TracingConfig"] == {"Mode": "Active"}
         log_group = function["LoggingConfig"]["LogGroup"]["Ref"]
         assert template["Resources"][log_group]["Properties"]["RetentionInDays"] == 30

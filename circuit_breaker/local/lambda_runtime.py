@@ -119,7 +119,7 @@ class FunctionSpec:
     memory_mb: int = 128
     version: str = "$LATEST"
     region: str = "us-east-1"
-    runtime: str = "python3.13"
+    runtime: str = "python3.14"
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,12 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "a failing expression in a DynamoDB task's Arguments surfaces as DynamoDB.AmazonDynamoDBException",
     ),
     PatchPoint(
+        f"{_SFN}.component.state.exec.state_task.service.state_task_service_events",
+        "StateTaskServiceEvents._from_error",
+        "an EventBridge error (throttling, outage) in an events:putEvents task surfaces as States.Runtime "
+        "instead of EventBridge.<code>, so no Catch on States.TaskFailed can handle it",
+    ),
+    PatchPoint(
         f"{_SFN}.utils.boto_client",
         "boto_client_for",
         "task clients come from boto3's default session, which is not thread-safe",
@@ -283,6 +289,34 @@ def _cached_entrypoint(self: Any) -> Any:
             program = _programs[definition] = AmazonStateLanguageParser.parse(definition)[0]
         # Components keep per-execution state (a Choice's next state, say): never share one.
         return copy.deepcopy(program)
+
+
+def _names_service_errors(original: Callable[..., Any], prefix: str) -> Callable[..., Any]:
+    def _from_error(self: Any, env: Any, ex: Exception) -> Any:
+        from botocore.exceptions import ClientError
+        from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+        from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+        from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+        from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+        if not isinstance(ex, ClientError):
+            return original(self, env, ex)
+        error = f"{prefix}.{ex.response['Error']['Code']}"
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error,
+                    cause=ex.response["Error"].get("Message", str(ex)),
+                    resource=self._get_sfn_resource(),
+                    resourceType=self._get_sfn_resource_type(),
+                )
+            ),
+        )
+
+    return _from_error
 
 
 # --- Clients, retries, DynamoDB ---------------------------------------------------------------
@@ -549,6 +583,9 @@ def apply(runtime: LambdaRuntime, clock: RetryClock, faults: FaultInjector) -> N
         dynamodb_task = point("StateTaskServiceDynamoDB._from_error")
         owner, _ = dynamodb_task.resolve()
         _replace(dynamodb_task, _passes_failure_events(owner._from_error), originals)
+
+        events_task = point("StateTaskServiceEvents._from_error")
+        _replace(events_task, _names_service_errors(events_task.resolve()[0]._from_error, "EventBridge"), originals)
 
         client_point = point("boto_client_for")
         original_client_for = client_point.resolve()[0].boto_client_for
