@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -231,12 +232,20 @@ def reset(
     out.print(f"[bold]{callee}[/] " + ("closed, counters cleared" if changed else "was already closed with no failures: nothing to do"))
 
 
-def _source(options: Options, connection: Connection, deployment: Deployment) -> ExecutionSource:
+def _executions(ctx: typer.Context, since: str) -> tuple[ExecutionSource, datetime]:
+    """Where to read executions from (the engine's history, or the log group on AWS), and since when."""
+    try:
+        moment = parse_since(since)
+    except ExecutionQueryError as error:
+        raise fail(str(error)) from None
+    options: Options = ctx.obj
+    connection = options.connection()
+    deployment = options.deployment(connection)
     if connection.local:
-        return HistoryExecutions(connection.client("stepfunctions"), deployment.state_machine_arn)
+        return HistoryExecutions(connection.client("stepfunctions"), deployment.state_machine_arn), moment
     if not deployment.log_group_name:
         raise fail(f"stack {options.stack} publishes no ExecutionLogGroupName output: its executions cannot be found")
-    return LogExecutions(connection.client("logs"), deployment.log_group_name)
+    return LogExecutions(connection.client("logs"), deployment.log_group_name), moment
 
 
 @app.command()
@@ -251,14 +260,8 @@ def executions(
     """List recent executions: status, callee, error, duration (on AWS, from the execution log group)."""
     if status_filter is not None and status_filter.upper() not in STATUSES:
         raise fail(f"--status must be one of {', '.join(STATUSES)}, got {status_filter!r}")
-    try:
-        moment = parse_since(since)
-    except ExecutionQueryError as error:
-        raise fail(str(error)) from None
-    options: Options = ctx.obj
-    connection = options.connection()
-    deployment = options.deployment(connection)
-    found = _source(options, connection, deployment).list(moment, status_filter.upper() if status_filter else None, callee)[:limit]
+    source, moment = _executions(ctx, since)
+    found = source.list(moment, status_filter.upper() if status_filter else None, callee)[:limit]
     if as_json:
         typer.echo(json.dumps([s.as_dict() for s in found], indent=2))
         return
@@ -288,14 +291,11 @@ def history(
     """Show one execution's path: each state entered, its attempts, errors and timings."""
     try:
         check_execution_arn(execution_arn)
-        moment = parse_since(since)
     except ExecutionQueryError as error:
         raise fail(str(error)) from None
-    options: Options = ctx.obj
-    connection = options.connection()
-    deployment = options.deployment(connection)
+    source, moment = _executions(ctx, since)
     try:
-        path = _source(options, connection, deployment).path(execution_arn, moment)
+        path = source.path(execution_arn, moment)
     except ExecutionQueryError as error:
         raise fail(str(error)) from None
     if as_json:

@@ -26,6 +26,7 @@ from circuit_breaker.errors import BreakerError, CalleeFailedError
 from circuit_breaker.history import ExecutionPath, fetch_path
 from circuit_breaker.local.deployer import project_context
 from circuit_breaker.local.engine import EngineConfig, LocalEngine
+from circuit_breaker.local.event_capture import EventCapture
 from stacks.settings import CalleeSettings
 
 CONTEXT_KEY = "circuit_breaker"
@@ -52,7 +53,7 @@ class Narrator:
         self.dynamodb = engine.session().client("dynamodb")
         self.flaky_function = engine.function_name("Flaky")
         self.rows: list[tuple[str, str, str, str]] = []
-        self.events = EventLog(engine)
+        self.events = EventCapture(engine, "demo-transitions")
 
     def item(self, callee: str) -> dict[str, Any] | None:
         response = self.dynamodb.get_item(
@@ -95,32 +96,6 @@ class Narrator:
         grid.add_row("table item", json.dumps(item) if item else "none (circuit closed, no history)")
         grid.add_row("took", f"{elapsed * 1000:.0f} ms, {path.transitions} state transitions")
         self.console.print(Panel(grid, title=step, title_align="left", expand=True))
-
-
-class EventLog:
-    """Catches the breaker's transition events (an EventBridge rule into an SQS queue), as a subscriber would."""
-
-    def __init__(self, engine: LocalEngine) -> None:
-        session = engine.session()
-        deployment = engine.deployment()
-        self.sqs = session.client("sqs")
-        self.queue_url = self.sqs.create_queue(QueueName="demo-transitions")["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events = session.client("events")
-        events.put_rule(
-            Name="demo-transitions",
-            EventBusName=deployment.event_bus_name,
-            EventPattern=json.dumps({"source": [deployment.event_source]}),
-        )
-        events.put_targets(Rule="demo-transitions", EventBusName=deployment.event_bus_name, Targets=[{"Id": "q", "Arn": arn}])
-
-    def received(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        while messages := self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", []):
-            for message in messages:
-                found.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return sorted(found, key=lambda e: (e["detail"]["at"], e["detail"]["to"] != "HALF_OPEN"))
 
 
 def run_demo(project_dir: Path, break_seconds: int = 3, console: Console | None = None) -> None:
@@ -190,7 +165,7 @@ def run_demo(project_dir: Path, break_seconds: int = 3, console: Console | None 
         published = Table(title="Transition events published (EventBridge, source circuit-breaker)")
         for column in ("callee", "from → to", "reason", "by"):
             published.add_column(column)
-        for event in narrator.events.received():
+        for event in narrator.events.drain():
             detail = event["detail"]
             by = detail.get("actor") or (detail.get("executionArn") or "").rsplit(":", 1)[-1][:8]
             published.add_row(detail["callee"], f"{detail['from']} → {detail['to']}", detail["reason"], by)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 #: Callee names are substituted into JSONata expressions; this pattern keeps any name from breaking one.
 CALLEE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -92,16 +92,7 @@ class CalleeSettings:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str) -> "CalleeSettings":
         """Build settings from a JSON-like mapping (``cdk.json`` context), naming ``where`` in errors."""
-        allowed = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - allowed)
-        if unknown:
-            raise InvalidSettingsError(
-                f"{where}: unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-            )
-        try:
-            return cls(**dict(values))
-        except InvalidSettingsError as error:
-            raise InvalidSettingsError(f"{where}: {error}") from None
+        return _from_mapping(cls, values, where, "setting")
 
 
 def parse_on_store_error(value: object) -> OnStoreError:
@@ -160,13 +151,18 @@ class RetryPolicy:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str) -> "RetryPolicy":
         """Build a policy from a JSON-like mapping (``cdk.json`` context), naming ``where`` in errors."""
-        allowed = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - allowed)
-        if unknown:
-            raise InvalidSettingsError(
-                f"{where}: unknown retry setting(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-            )
-        try:
-            return cls(**dict(values))
-        except InvalidSettingsError as error:
-            raise InvalidSettingsError(f"{where}: {error}") from None
+        return _from_mapping(cls, values, where, "retry setting")
+
+
+_Settings = TypeVar("_Settings", CalleeSettings, RetryPolicy)
+
+
+def _from_mapping(cls: type[_Settings], values: Mapping[str, Any], where: str, what: str) -> _Settings:
+    allowed = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise InvalidSettingsError(f"{where}: unknown {what}(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    try:
+        return cls(**dict(values))
+    except InvalidSettingsError as error:
+        raise InvalidSettingsError(f"{where}: {error}") from None

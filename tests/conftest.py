@@ -24,6 +24,7 @@ from circuit_breaker.client import CircuitBreakerClient
 from circuit_breaker.history import ExecutionPath, fetch_path
 from circuit_breaker.local.deployer import project_context, synthesize
 from circuit_breaker.local.engine import LOCAL_ACCOUNT, EngineConfig, LocalEngine
+from circuit_breaker.local.event_capture import EventCapture
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -208,42 +209,13 @@ def breaker(engine: LocalEngine) -> Breaker:
     helper.clear()
 
 
-class TransitionEvents:
-    """Every transition event published to the breaker's bus, caught by a rule into an SQS queue."""
-
-    def __init__(self, engine: LocalEngine) -> None:
-        session = engine.session()
-        self.sqs = session.client("sqs")
-        deployment = engine.deployment()
-        self.queue_url = self.sqs.create_queue(QueueName="transition-events")["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events = session.client("events")
-        events.put_rule(
-            Name="circuit-transitions",
-            EventBusName=deployment.event_bus_name,
-            EventPattern=json.dumps({"source": [deployment.event_source], "detail-type": ["Circuit state changed"]}),
-        )
-        events.put_targets(Rule="circuit-transitions", EventBusName=deployment.event_bus_name, Targets=[{"Id": "queue", "Arn": queue_arn}])
-
-    def drain(self) -> list[dict[str, Any]]:
-        """The events published since the last drain, oldest first."""
-        received: list[dict[str, Any]] = []
-        while True:
-            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return sorted(received, key=lambda e: (e["detail"].get("at", 0), e["detail"]["to"] != "HALF_OPEN"))
-            for message in messages:
-                received.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
 @pytest.fixture(scope="session")
-def _transition_events(engine: LocalEngine) -> TransitionEvents:
-    return TransitionEvents(engine)
+def _transition_events(engine: LocalEngine) -> EventCapture:
+    return EventCapture(engine, "test-transitions")
 
 
 @pytest.fixture
-def transitions(_transition_events: TransitionEvents, breaker: Breaker) -> TransitionEvents:
+def transitions(_transition_events: EventCapture, breaker: Breaker) -> EventCapture:
     _transition_events.drain()
     return _transition_events
 

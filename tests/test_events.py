@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import Breaker, TransitionEvents
+from circuit_breaker.local.event_capture import EventCapture
+from tests.conftest import Breaker
 
 FAIL = {"fail": True}
 
@@ -11,7 +12,7 @@ def _transitions(events: list[dict]) -> list[tuple[str, str]]:
     return [(e["detail"]["from"], e["detail"]["to"]) for e in events]
 
 
-def test_the_healthy_path_and_fast_fails_publish_nothing(breaker: Breaker, transitions: TransitionEvents) -> None:
+def test_the_healthy_path_and_fast_fails_publish_nothing(breaker: Breaker, transitions: EventCapture) -> None:
     breaker.call("echo", {"a": 1})
     breaker.call("flaky", FAIL)  # a failure below the threshold changes no state
     until = int(breaker.now()) + 60
@@ -20,7 +21,7 @@ def test_the_healthy_path_and_fast_fails_publish_nothing(breaker: Breaker, trans
     assert transitions.drain() == []
 
 
-def test_opening_publishes_one_event_with_the_schema(breaker: Breaker, transitions: TransitionEvents) -> None:
+def test_opening_publishes_one_event_with_the_schema(breaker: Breaker, transitions: EventCapture) -> None:
     outcome = breaker.call("flaky-strict", {"fail": True, "message": "down"})  # threshold 1
     assert outcome.cause["circuitOpened"] is True
     [event] = transitions.drain()
@@ -44,7 +45,7 @@ def test_opening_publishes_one_event_with_the_schema(breaker: Breaker, transitio
     assert outcome.arn in event["resources"]
 
 
-def test_a_successful_probe_publishes_half_open_then_closed(breaker: Breaker, transitions: TransitionEvents) -> None:
+def test_a_successful_probe_publishes_half_open_then_closed(breaker: Breaker, transitions: EventCapture) -> None:
     ended = int(breaker.now()) - 1
     breaker.put_item("flaky", CircuitStatus="OPEN", OpenUntil=ended, ExpiryTimeStamp=ended + 300, ConsecutiveOpens=2)
     outcome = breaker.call("flaky", {"ok": 1})
@@ -54,7 +55,7 @@ def test_a_successful_probe_publishes_half_open_then_closed(breaker: Breaker, tr
     assert all(e["detail"]["executionArn"] == outcome.arn for e in events)
 
 
-def test_a_failed_probe_publishes_half_open_then_reopened(breaker: Breaker, transitions: TransitionEvents) -> None:
+def test_a_failed_probe_publishes_half_open_then_reopened(breaker: Breaker, transitions: EventCapture) -> None:
     ended = int(breaker.now()) - 1
     breaker.put_item("flaky-strict", CircuitStatus="OPEN", OpenUntil=ended, ExpiryTimeStamp=ended + 8, ConsecutiveOpens=1)
     breaker.call("flaky-strict", FAIL)
@@ -65,7 +66,7 @@ def test_a_failed_probe_publishes_half_open_then_reopened(breaker: Breaker, tran
     assert reopened["openUntil"] == breaker.item("flaky-strict")["OpenUntil"]
 
 
-def test_racing_failures_publish_the_opening_once(breaker: Breaker, transitions: TransitionEvents) -> None:
+def test_racing_failures_publish_the_opening_once(breaker: Breaker, transitions: EventCapture) -> None:
     live = int(breaker.now()) + 30
     breaker.put_item("flaky", CircuitStatus="CLOSED", Failures=2, WindowEndsAt=live, ExpiryTimeStamp=live)
     arns = [breaker.start({"callee": "flaky", "payload": {"fail": True, "sleep_seconds": 0.3}}) for _ in range(6)]
@@ -74,7 +75,7 @@ def test_racing_failures_publish_the_opening_once(breaker: Breaker, transitions:
     assert _transitions(transitions.drain()) == [("CLOSED", "OPEN")]
 
 
-def test_an_event_bus_outage_does_not_change_the_outcome(breaker: Breaker, transitions: TransitionEvents) -> None:
+def test_an_event_bus_outage_does_not_change_the_outcome(breaker: Breaker, transitions: EventCapture) -> None:
     breaker.engine.faults.inject("events", "PutEvents", "InternalException", status=500)
     outcome = breaker.call("flaky-strict", FAIL)
     assert outcome.error == "CircuitBreaker.CalleeFailed" and outcome.cause["circuitOpened"] is True

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from circuit_breaker.executions import HistoryExecutions, LogExecutions
-from tests.conftest import Breaker, TransitionEvents, run_cli
+from circuit_breaker.local.event_capture import EventCapture
+from tests.conftest import Breaker, run_cli
 
 
 def test_status_lists_every_registered_circuit(endpoint: str, breaker: Breaker) -> None:
@@ -32,7 +33,7 @@ def test_status_of_one_callee(endpoint: str, breaker: Breaker) -> None:
     assert code == 0 and [v["state"] for v in json.loads(out)] == ["CLOSED"]
 
 
-def test_isolate_holds_the_circuit_open_until_reset(endpoint: str, breaker: Breaker, transitions: TransitionEvents) -> None:
+def test_isolate_holds_the_circuit_open_until_reset(endpoint: str, breaker: Breaker, transitions: EventCapture) -> None:
     code, out, err = run_cli(endpoint, "isolate", "echo", "--reason", "incident 42", "--json")
     assert code == 0, err
     view = json.loads(out)
@@ -61,7 +62,7 @@ def test_an_isolation_for_a_while_ends_by_itself(endpoint: str, breaker: Breaker
     assert breaker.call("flaky").cause["retryAfter"] == expires
 
 
-def test_reset_closes_an_open_circuit_and_clears_counters(endpoint: str, breaker: Breaker, transitions: TransitionEvents) -> None:
+def test_reset_closes_an_open_circuit_and_clears_counters(endpoint: str, breaker: Breaker, transitions: EventCapture) -> None:
     breaker.call("flaky-window", {"fail": True})
     assert breaker.item("flaky-window")["Failures"] == 1
     code, out, _ = run_cli(endpoint, "reset", "flaky-window", "--json")
@@ -93,7 +94,7 @@ def test_reset_closes_an_open_circuit_and_clears_counters(endpoint: str, breaker
     ],
 )
 def test_bad_operator_arguments_change_nothing(
-    endpoint: str, breaker: Breaker, transitions: TransitionEvents, args: list[str], says: str
+    endpoint: str, breaker: Breaker, transitions: EventCapture, args: list[str], says: str
 ) -> None:
     code, _, err = run_cli(endpoint, *args)
     assert code == 2
