@@ -197,6 +197,7 @@ class Breaker:
 
     def clear(self) -> None:
         self.engine.faults.clear()
+        self.engine.runtime.clear_scripts()
         for item in self.dynamodb.scan(TableName=self.table, ConsistentRead=True).get("Items", []):
             self.dynamodb.delete_item(TableName=self.table, Key={"ServiceName": item["ServiceName"]})
 

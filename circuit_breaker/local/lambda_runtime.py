@@ -186,7 +186,22 @@ class LambdaRuntime:
         self._load_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._invocations: dict[str, int] = {}
+        self._scripted: dict[str, list[tuple[bytes, str | None]]] = {}
         install_process_views()
+
+    def script(self, function_name: str, payload: bytes, function_error: str | None = "Unhandled", times: int = 1) -> None:
+        """Make the next ``times`` invocations of a function answer ``payload`` without running its handler.
+
+        For behaviour a Python handler cannot produce (an error payload without ``errorType``, as other
+        runtimes or a crashed sandbox send), to test how the workflow copes.
+        """
+        with self._count_lock:
+            self._scripted.setdefault(function_name, []).extend([(payload, function_error)] * times)
+
+    def clear_scripts(self) -> None:
+        """Forget every scripted response not yet used."""
+        with self._count_lock:
+            self._scripted.clear()
 
     def invocations(self, function_name: str) -> int:
         """How many times the function has been invoked in this runtime."""
@@ -253,6 +268,10 @@ class LambdaRuntime:
         request_id = str(uuid.uuid4())
         with self._count_lock:
             self._invocations[spec.function_name] = self._invocations.get(spec.function_name, 0) + 1
+            scripted = self._scripted.get(spec.function_name)
+            answer = scripted.pop(0) if scripted else None
+        if answer is not None:
+            return Invocation(payload=answer[0], function_error=answer[1], log="(scripted response)\n", request_id=request_id)
         environment = self._environment(spec)
         log = io.StringIO()
         log.write(f"START RequestId: {request_id} Version: {spec.version}\n")

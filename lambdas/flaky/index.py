@@ -1,8 +1,9 @@
 """Sample callee ``flaky``: fails or stalls on request, to show the breaker at work.
 
-The payload steers it: ``{"fail": true}`` raises :class:`FlakyError`, ``{"sleep_seconds": 2.5}`` waits
-first (to run into the breaker's timeout), and ``{"message": "..."}`` sets the error message. Any other
-payload is answered unchanged.
+The payload steers it: ``{"fail": true}`` raises :class:`FlakyError`, ``{"fail_between": [t0, t1]}`` fails
+while the clock (epoch seconds) is inside that window (an outage that heals by itself, retries
+included), ``{"sleep_seconds": 2.5}`` waits first (to run into the breaker's timeout), and
+``{"message": "..."}`` sets the error message. Any other payload is answered unchanged.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ def handler(event: Any, context: LambdaContext) -> Any:
     fail = event.get("fail", False)
     if not isinstance(fail, bool):
         raise InvalidPayloadError(f"fail must be true or false, got {fail!r}")
+    window = event.get("fail_between")
+    if window is not None:
+        if not (isinstance(window, list) and len(window) == 2 and all(isinstance(t, (int, float)) for t in window)):
+            raise InvalidPayloadError(f"fail_between must be [start, end] in epoch seconds, got {window!r}")
+        fail = fail or window[0] <= time.time() < window[1]
     sleep_seconds = _sleep_seconds(event)
     if sleep_seconds:
         logger.info("sleeping", extra={"sleep_seconds": sleep_seconds})

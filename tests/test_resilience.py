@@ -1,0 +1,159 @@
+"""Resilience: many failing callers at once, table and event-bus faults, bad input, misbehaving callees."""
+
+from __future__ import annotations
+
+import json
+import string
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Breaker
+
+CONTRACT_ERRORS = {
+    "CircuitBreaker.InvalidInput",
+    "CircuitBreaker.UnknownCallee",
+    "CircuitBreaker.CircuitOpen",
+    "CircuitBreaker.StoreUnavailable",
+    "CircuitBreaker.CircuitIsolated",
+    "CircuitBreaker.CalleeFailed",
+    "CircuitBreaker.RecursionLimitExceeded",
+}
+
+
+def test_fifty_concurrent_failures_open_the_circuit_once(breaker: Breaker) -> None:
+    arns = [breaker.start({"callee": "flaky", "payload": {"fail": True, "sleep_seconds": 0.2}}) for _ in range(50)]
+    outcomes = [breaker.finish(arn) for arn in arns]
+    assert {o.error for o in outcomes} <= CONTRACT_ERRORS
+    assert all(o.status == "FAILED" for o in outcomes)
+    openers = [o for o in outcomes if o.error == "CircuitBreaker.CalleeFailed" and o.cause["circuitOpened"]]
+    assert len(openers) == 1
+    # the expiry was written by one execution only: exactly one "Open circuit" write took effect
+    opened_writes = [o for o in outcomes if any(v.name == "Open circuit" and not v.errors for v in o.path.visits)]
+    assert opened_writes == openers
+    item = breaker.item("flaky")
+    assert item["CircuitStatus"] == "OPEN" and item["ConsecutiveOpens"] == 1
+    assert item["ExpiryTimeStamp"] == item["OpenUntil"] + 300 and item["LastExecutionArn"] == openers[0].arn
+
+
+READ_FAULTS = [
+    ("ProvisionedThroughputExceededException", 400),
+    ("ThrottlingException", 400),
+    ("InternalServerError", 500),
+    ("ServiceUnavailable", 503),
+]
+
+
+@pytest.mark.parametrize(("code", "status"), READ_FAULTS)
+def test_an_unreadable_table_fails_open_by_default(breaker: Breaker, code: str, status: int) -> None:
+    breaker.engine.faults.inject("dynamodb", "GetItem", code, status=status)
+    outcome = breaker.call("echo", {"kept": code})
+    assert outcome.status == "SUCCEEDED" and outcome.output == {"kept": code}
+    assert "Call anyway?" in outcome.states
+
+
+@pytest.mark.parametrize(("code", "status"), READ_FAULTS)
+def test_an_unreadable_table_fails_closed_when_configured(breaker: Breaker, code: str, status: int) -> None:
+    breaker.engine.faults.inject("dynamodb", "GetItem", code, status=status)
+    before = breaker.engine.runtime.invocations(breaker.engine.function_name("Echo"))
+    outcome = breaker.call("echo-closed", {"a": 1})
+    assert outcome.error == "CircuitBreaker.StoreUnavailable"
+    assert outcome.cause["error"] == f"DynamoDB.{code}"
+    assert breaker.engine.runtime.invocations(breaker.engine.function_name("Echo")) == before
+
+
+@pytest.mark.parametrize(("code", "status"), READ_FAULTS[:1] + READ_FAULTS[2:3])
+def test_failed_writes_never_lose_the_callee_result(breaker: Breaker, code: str, status: int) -> None:
+    # counting a failure
+    breaker.engine.faults.inject("dynamodb", "UpdateItem", code, status=status)
+    counted = breaker.call("flaky", {"fail": True, "message": "the callee's own error"})
+    assert counted.error == "CircuitBreaker.CalleeFailed" and "the callee's own error" in counted.cause["cause"]
+    # taking the probe lease: the circuit stays open for this caller
+    ended = int(breaker.now()) - 1
+    breaker.put_item("flaky", CircuitStatus="OPEN", OpenUntil=ended, ExpiryTimeStamp=ended + 300, ConsecutiveOpens=1)
+    leased = breaker.call("flaky", {"ok": True})
+    assert leased.error == "CircuitBreaker.CircuitOpen" and leased.cause["state"] == "HALF_OPEN"
+    # closing after a good probe: the answer still comes back
+    breaker.engine.faults.clear()
+    breaker.engine.faults.inject("dynamodb", "DeleteItem", code, status=status)
+    probed = breaker.call("flaky", {"answer": 42})
+    assert probed.status == "SUCCEEDED" and probed.output == {"answer": 42}
+
+
+def json_values(max_leaves: int = 6) -> st.SearchStrategy:
+    scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12)
+    return st.recursive(scalars, lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3), max_leaves=max_leaves)
+
+
+def inputs() -> st.SearchStrategy:
+    callees = st.sampled_from(["echo", "inspector", "", "Echo", "payment", "echo "]) | st.text(string.printable, max_size=10) | json_values(2)
+    depths = st.integers(-3, 40) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=3) | st.none()
+    documents = st.fixed_dictionaries(
+        {"callee": callees},
+        optional={"payload": json_values(), "depth": depths, "extra": json_values(2)},
+    )
+    return documents | json_values()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(document=inputs())
+def test_any_input_ends_in_a_named_outcome_and_writes_nothing(breaker: Breaker, document: object) -> None:
+    outcome = breaker.run(document)
+    valid_call = (
+        isinstance(document, dict)
+        and document.get("callee") in ("echo", "inspector")
+        and (
+            "depth" not in document
+            or (isinstance(document["depth"], (int, float)) and not isinstance(document["depth"], bool)
+                and document["depth"] >= 0 and document["depth"] == int(document["depth"]))
+        )
+    )
+    if valid_call and document.get("depth", 0) >= 16:
+        assert outcome.error == "CircuitBreaker.RecursionLimitExceeded"
+    elif valid_call:
+        assert outcome.status == "SUCCEEDED", (document, outcome.error, outcome.cause)
+        answer = outcome.output if document["callee"] == "echo" else outcome.output["event"]
+        assert answer == document.get("payload", {})
+    else:
+        assert outcome.error in ("CircuitBreaker.InvalidInput", "CircuitBreaker.UnknownCallee"), (document, outcome.error, outcome.cause)
+        assert isinstance(outcome.cause, dict) and outcome.cause.get("message")
+    assert breaker.dynamodb.scan(TableName=breaker.table)["Items"] == []
+
+
+def test_a_callee_answer_too_large_for_a_state_is_a_callee_failure(breaker: Breaker) -> None:
+    echo = breaker.engine.function_name("Echo")
+    breaker.engine.runtime.script(echo, json.dumps({"blob": "x" * 300_000}).encode(), None)
+    outcome = breaker.call("echo", {"a": 1})  # not retried: the same answer would not fit either
+    assert outcome.error == "CircuitBreaker.CalleeFailed"
+    assert outcome.cause["error"] == "States.DataLimitExceeded" and outcome.cause["cause"]
+
+
+def test_a_large_answer_within_the_limit_comes_back_whole(breaker: Breaker) -> None:
+    echo = breaker.engine.function_name("Echo")
+    big = {"blob": "y" * 200_000}
+    breaker.engine.runtime.script(echo, json.dumps(big).encode(), None)
+    assert breaker.call("echo", {"a": 1}).output == big
+
+
+def test_an_error_without_error_type_is_still_a_callee_failure(breaker: Breaker) -> None:
+    flaky = breaker.engine.function_name("Flaky")
+    breaker.engine.runtime.script(flaky, b'{"errorMessage": "sandbox crashed: signal 11"}', "Unhandled", times=4)
+    outcome = breaker.call("flaky", {"x": 1})
+    assert outcome.error == "CircuitBreaker.CalleeFailed"
+    assert outcome.cause["error"] and "signal 11" in outcome.cause["cause"]
+
+
+def test_an_answer_that_is_not_json_is_a_callee_failure(breaker: Breaker) -> None:
+    flaky = breaker.engine.function_name("Flaky")
+    crash = {"errorMessage": "Unable to marshal response: Object of type object is not JSON serializable", "errorType": "Runtime.MarshalError"}
+    breaker.engine.runtime.script(flaky, json.dumps(crash).encode(), "Unhandled", times=4)
+    outcome = breaker.call("flaky", {"x": 1})
+    assert outcome.error == "CircuitBreaker.CalleeFailed" and outcome.cause["error"] == "Runtime.MarshalError"
+
+
+def test_lambda_throttling_is_retried(breaker: Breaker) -> None:
+    breaker.engine.faults.inject("lambda", "Invoke", "TooManyRequestsException", status=429, times=2)
+    outcome = breaker.call("echo", {"after": "throttling"})
+    assert outcome.status == "SUCCEEDED" and outcome.output == {"after": "throttling"}
+    assert outcome.path.visits[3].errors == ["Lambda.TooManyRequestsException"] * 2
