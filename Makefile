@@ -33,9 +33,10 @@ synth: install
 deploy: install
 	$(BIN)/npx cdk deploy
 
-## bench: path costs and timings on the local engine; writes docs/performance.md
+## bench: path costs, an outage simulation and the AWS cost model; writes docs/performance.md (about 8 min)
 bench: install
-	$(BIN)/pytest -m benchmark -p no:cacheprovider -o addopts="" benchmarks -s
+	$(BIN)/pytest -m benchmark -p no:cacheprovider -o addopts="" -s \
+		benchmarks/test_path_costs.py benchmarks/test_outage.py benchmarks/test_outage_cost.py
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out

@@ -59,3 +59,16 @@ def test_millis_is_fresh_in_every_evaluation() -> None:
 
     time.sleep(0.01)
     assert evaluate("$millis()", {})[1] > first
+
+
+def test_concurrent_evaluations_of_one_expression_keep_their_own_bindings() -> None:
+    import concurrent.futures
+
+    expression = "{'n': $n, 'doubled': $n * 2, 'later': $millis() >= $started}"
+
+    def run(n: int) -> dict:
+        return evaluate(expression, {"n": n, "started": 0})[1]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(run, range(200)))
+    assert results == [{"n": n, "doubled": n * 2, "later": True} for n in range(200)]

@@ -8,11 +8,14 @@ Lambda error's cause, say) evaluates like any other string.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
 import random
+import threading
 import uuid
+from functools import lru_cache
 from typing import Any, Mapping
 
 from jsonata import Jsonata
@@ -112,6 +115,20 @@ def _to_jsonata(value: Any) -> Any:
     return Utils.NULL_VALUE if value is None else value
 
 
+_compile_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4096)
+def _compiled(expression: str) -> Jsonata:
+    """Parse once per expression (parsing costs more than evaluating); the parse tree is never mutated."""
+    with _compile_lock:
+        compiled = Jsonata(expression)
+        compiled.set_output_convert_nulls(False)
+        for name, function in _FUNCTIONS.items():
+            compiled.register_lambda(name, function)
+        return compiled
+
+
 def evaluate(expression: str, bindings: Mapping[str, Any]) -> tuple[bool, Any]:
     """Evaluate ``expression`` with ``bindings`` (names without ``$``).
 
@@ -120,13 +137,11 @@ def evaluate(expression: str, bindings: Mapping[str, Any]) -> tuple[bool, Any]:
     Raises :class:`QueryEvaluationError` with JSONata's message when the expression fails.
     """
     try:
-        # A fresh instance per evaluation: jsonata-python keeps the $millis() timestamp on the
-        # instance most recently built in the thread, so a shared one would return stale times.
-        compiled = Jsonata(expression)
-        compiled.set_output_convert_nulls(False)
-        for name, function in _FUNCTIONS.items():
-            compiled.register_lambda(name, function)
-        result = compiled.evaluate(None, {name: _to_jsonata(value) for name, value in bindings.items()})
+        # One instance per evaluation, sharing the parse tree: evaluate() stamps the time for $millis()
+        # on the instance, and $millis() reads it from the thread's current instance.
+        instance = copy.copy(_compiled(expression))
+        Jsonata.CURRENT.jsonata = instance
+        result = instance.evaluate(None, {name: _to_jsonata(value) for name, value in bindings.items()})
     except QueryEvaluationError:
         raise
     except Exception as error:  # jsonata-python raises JException, ValueError, TypeError, ...

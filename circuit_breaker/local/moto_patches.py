@@ -119,6 +119,12 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "leave no trace in their log group as they do on AWS",
     ),
     PatchPoint(
+        "moto.core.base_backend",
+        "BackendDict._create_account_specific_backend",
+        "every backend lookup takes a process-wide lock and looks itself up in a list of BackendDicts by value "
+        "(dict equality over all their contents): concurrent executions queue on it",
+    ),
+    PatchPoint(
         "moto.dynamodb.responses",
         "DynamoHandler.call_action",
         "conditional writes are checked and applied without a lock while executions run on threads",
@@ -428,6 +434,17 @@ def _logs_executions(original: Callable[..., Any]) -> Callable[..., Any]:
     return start
 
 
+def _fast_backend_lookup(original: Callable[..., Any]) -> Callable[..., Any]:
+    def _create_account_specific_backend(self: Any, account_id: str) -> None:
+        # dict.__contains__ needs no lock; the slow path runs once per account (and again after a reset).
+        if dict.__contains__(self, account_id) and self.__dict__.get("_breaker_registered"):
+            return
+        original(self, account_id)
+        self.__dict__["_breaker_registered"] = True
+
+    return _create_account_specific_backend
+
+
 # --- Lambda -----------------------------------------------------------------------------------
 
 
@@ -603,6 +620,8 @@ def apply(runtime: LambdaRuntime, clock: RetryClock, faults: FaultInjector) -> N
         _replace(execution_start, _logs_executions(execution_start.resolve()[0].start), originals)
         reflect = point("BaseExecutionWorkerCommunication._reflect_execution_status")
         _replace(reflect, _outputs_json(reflect.resolve()[0]._reflect_execution_status), originals)
+        lookup = point("BackendDict._create_account_specific_backend")
+        _replace(lookup, _fast_backend_lookup(lookup.resolve()[0]._create_account_specific_backend), originals)
         dynamo_handler = point("DynamoHandler.call_action")
         _replace(dynamo_handler, _locked_call_action(dynamo_handler.resolve()[0].call_action), originals)
         _replace(point("LambdaFunction.invoke"), _lambda_invoke, originals)
