@@ -104,10 +104,13 @@ $0.0000166667) + {h.log_bytes / 1024:.1f} KB of logs × $0.50 per GB, all × 1,0
 
 {chr(10).join(_table(during))}
 
-Logging at level ALL (required to inspect Express executions) is the largest line on a healthy call; at level
-ERROR only failed executions log, which cuts it to almost nothing while keeping failures inspectable. During an
-outage this breaker is cheaper than on a healthy day: most calls fail fast (one read, no callee), while the
-reference sample keeps paying Standard transitions, retries and a status Lambda on every call, and its callers
-rush the failing callee whenever its 20-s record expires.
+Logging at level ALL is the largest line on a healthy call ({h.log_bytes / 1024:.1f} KB per execution): it is what makes
+Express executions inspectable, and what the metric filters count. Most of it is per-record overhead (16 records
+on the healthy path, each repeating the execution ARN), not payload: a shorter state machine name or fewer states
+on the healthy path would shrink it; level ERROR would remove it, and with it the metrics and the record of
+successful calls. Even so this breaker costs about a fifteenth of the reference sample, whose Standard workflow
+bills every state transition and retry. During an outage most calls fail fast (one read, no callee), while the
+reference sample keeps paying transitions, retries and a status Lambda on every call, and its callers rush the
+failing callee whenever its 20-s record expires.
 """,
     )
