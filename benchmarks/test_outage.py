@@ -26,6 +26,7 @@ import pytest
 from benchmarks.load import FAILURE, SHORT_CIRCUIT, SUCCESS, LoadRun, run_load
 from benchmarks.reference import deploy_reference, function_arn
 from benchmarks.report import DOCUMENT, write_section
+from circuit_breaker.client import wait_for_execution
 from tests.conftest import Breaker
 
 PLOT = DOCUMENT.parent / "outage.png"
@@ -41,14 +42,9 @@ def _payload(start: float) -> dict:
     return {"fail_between": [start + OUTAGE[0], start + OUTAGE[1]]}
 
 
-def _wait(sfn, arn: str) -> dict:
-    """Poll every 250 ms: the local engine has no StartSyncExecution, and faster polling by 20 callers would
-    spend the engine's single Python core on DescribeExecution instead of on the executions."""
-    while True:
-        described = sfn.describe_execution(executionArn=arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.25)
+#: The local engine has no StartSyncExecution; faster polling by 20 callers would spend the engine's single
+#: Python core on DescribeExecution instead of on the executions.
+POLL_SECONDS = 0.25
 
 
 def _direct(breaker: Breaker, flaky_arn: str):
@@ -71,7 +67,8 @@ def _through(breaker: Breaker, state_machine_arn: str, short_circuit_errors: set
 
     def call(start: float) -> str:
         document = json.dumps({"callee": "flaky", "payload": _payload(start)})
-        described = _wait(sfn, sfn.start_execution(stateMachineArn=state_machine_arn, input=document)["executionArn"])
+        arn = sfn.start_execution(stateMachineArn=state_machine_arn, input=document)["executionArn"]
+        described = wait_for_execution(sfn, arn, poll_interval=POLL_SECONDS)
         if described["status"] == "SUCCEEDED":
             return SUCCESS
         return SHORT_CIRCUIT if described.get("error") in short_circuit_errors else FAILURE

@@ -63,6 +63,10 @@ class Options:
         except DeploymentNotFoundError as error:
             raise fail(str(error)) from None
 
+    def circuits(self) -> Circuits:
+        connection = self.connection()
+        return Circuits(connection, self.deployment(connection))
+
 
 def fail(message: str, hint: str | None = None, code: int = 2) -> typer.Exit:
     """Print an error (and what to do about it) to stderr; return the exit to raise."""
@@ -134,11 +138,10 @@ def call(
         raise fail("the callee name is empty", "name a registered callee, e.g. `breaker call echo`")
     options: Options = ctx.obj
     event = parse_payload(payload)
+    connection = options.connection()
+    client = CircuitBreakerClient(connection, options.deployment(connection))
     try:
-        client = CircuitBreakerClient.discover(options.connection(), options.stack)
         result = client.call(callee, event, depth)
-    except DeploymentNotFoundError as error:
-        raise fail(str(error)) from None
     except BreakerError as error:
         print_failure(error, as_json)
         raise typer.Exit(1) from None
@@ -171,8 +174,7 @@ def status(
 ) -> None:
     """Show every circuit (or one): state, failures in the window, time left open, last error, last execution."""
     options: Options = ctx.obj
-    connection = options.connection()
-    circuits = Circuits(connection, options.deployment(connection))
+    circuits = options.circuits()
     try:
         views = [circuits.get(callee)] if callee else circuits.all()
     except CircuitError as error:
@@ -200,10 +202,9 @@ def isolate(
     """Hold a circuit open: calls fail with CircuitBreaker.CircuitIsolated until reset (or --for ends)."""
     if for_seconds is not None and for_seconds < 1:
         raise fail(f"--for must be a positive number of seconds, got {for_seconds}", "leave --for out to isolate until `breaker reset`")
-    options: Options = ctx.obj
-    connection = options.connection()
+    circuits = ctx.obj.circuits()
     try:
-        view = Circuits(connection, options.deployment(connection)).isolate(callee, reason, for_seconds)
+        view = circuits.isolate(callee, reason, for_seconds)
     except CircuitError as error:
         raise fail(str(error)) from None
     if as_json:
@@ -220,10 +221,9 @@ def reset(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Close a circuit and clear its counters (ends an isolation, an open circuit, or a probe)."""
-    options: Options = ctx.obj
-    connection = options.connection()
+    circuits = ctx.obj.circuits()
     try:
-        view, changed = Circuits(connection, options.deployment(connection)).reset(callee)
+        view, changed = circuits.reset(callee)
     except CircuitError as error:
         raise fail(str(error)) from None
     if as_json:

@@ -90,16 +90,24 @@ class CircuitBreakerClient:
 
     def wait(self, execution_arn: str, timeout: float = _LOCAL_WAIT_SECONDS) -> dict[str, Any]:
         """Poll a local execution until it ends (``DescribeExecution`` does not serve Express executions on AWS)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            described = self._sfn.describe_execution(executionArn=execution_arn)
-            if described["status"] != "RUNNING":
-                return described
-            if time.monotonic() > deadline:
-                raise ExecutionFailedError(
-                    "States.Timeout", {"message": f"still running after {timeout:.0f} s"}, execution_arn
-                )
-            time.sleep(self.poll_interval)
+        return wait_for_execution(self._sfn, execution_arn, self.poll_interval, timeout)
 
 
-__all__ = ["BreakerError", "CallResult", "CircuitBreakerClient", "depth_from_context", "execution_input"]
+def wait_for_execution(
+    stepfunctions: Any, execution_arn: str, poll_interval: float = 0.02, timeout: float = _LOCAL_WAIT_SECONDS
+) -> dict[str, Any]:
+    """``DescribeExecution`` every ``poll_interval`` seconds until the execution ends; returns the last answer.
+
+    Only a local engine answers this for Express executions (on AWS, use ``StartSyncExecution``).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        described = stepfunctions.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            return described
+        if time.monotonic() > deadline:
+            raise ExecutionFailedError("States.Timeout", {"message": f"still running after {timeout:.0f} s"}, execution_arn)
+        time.sleep(poll_interval)
+
+
+__all__ = ["BreakerError", "CallResult", "CircuitBreakerClient", "depth_from_context", "execution_input", "wait_for_execution"]

@@ -15,6 +15,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
+from circuit_breaker.client import wait_for_execution
 from circuit_breaker.local import moto_patches
 from circuit_breaker.local.engine import LocalEngine
 from circuit_breaker.local.moto_patches import PATCH_POINTS, UnsupportedMotoVersionError
@@ -52,11 +53,7 @@ def run_definition(engine: LocalEngine, definition: dict, document: object = Non
         type="EXPRESS",
     )["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(document if document is not None else {}))["executionArn"]
-    from circuit_breaker.client import CircuitBreakerClient
-
-    client = CircuitBreakerClient.__new__(CircuitBreakerClient)
-    client._sfn, client.poll_interval = sfn, 0.01
-    return client.wait(execution, timeout=30)
+    return wait_for_execution(sfn, execution, poll_interval=0.01, timeout=30)
 
 
 def jsonata_machine(states: dict, start: str) -> dict:

@@ -56,11 +56,11 @@ def test_an_unreadable_table_fails_open_by_default(breaker: Breaker, code: str, 
 @pytest.mark.parametrize(("code", "status"), READ_FAULTS)
 def test_an_unreadable_table_fails_closed_when_configured(breaker: Breaker, code: str, status: int) -> None:
     breaker.engine.faults.inject("dynamodb", "GetItem", code, status=status)
-    before = breaker.engine.runtime.invocations(breaker.engine.function_name("Echo"))
+    before = breaker.invocations("Echo")
     outcome = breaker.call("echo-closed", {"a": 1})
     assert outcome.error == "CircuitBreaker.StoreUnavailable"
     assert outcome.cause["error"] == f"DynamoDB.{code}"
-    assert breaker.engine.runtime.invocations(breaker.engine.function_name("Echo")) == before
+    assert breaker.invocations("Echo") == before
 
 
 @pytest.mark.parametrize(("code", "status"), READ_FAULTS[:1] + READ_FAULTS[2:3])

@@ -590,19 +590,20 @@ def apply(runtime: LambdaRuntime, clock: RetryClock, faults: FaultInjector) -> N
             return
         check_moto_version()
         originals: dict[str, Any] = {}
-        points = {p.target: p for p in PATCH_POINTS}
 
         def point(attribute: str) -> PatchPoint:
-            return next(p for p in points.values() if p.attribute == attribute)
+            return next(p for p in PATCH_POINTS if p.attribute == attribute)
+
+        def wrap(attribute: str, make: Callable[[Any], Any]) -> None:
+            """Replace an attribute by ``make(original)``: a wrapper that calls the original."""
+            patch = point(attribute)
+            owner, name = patch.resolve()
+            _replace(patch, make(getattr(owner, name)), originals)
 
         _replace(point("StringJSONata._eval_body"), _string_jsonata_eval_body, originals)
         _replace(point("StringVariableSample._eval_body"), _variable_sample_eval_body, originals)
-        dynamodb_task = point("StateTaskServiceDynamoDB._from_error")
-        owner, _ = dynamodb_task.resolve()
-        _replace(dynamodb_task, _passes_failure_events(owner._from_error), originals)
-
-        events_task = point("StateTaskServiceEvents._from_error")
-        _replace(events_task, _names_service_errors(events_task.resolve()[0]._from_error, "EventBridge"), originals)
+        wrap("StateTaskServiceDynamoDB._from_error", _passes_failure_events)
+        wrap("StateTaskServiceEvents._from_error", lambda original: _names_service_errors(original, "EventBridge"))
 
         client_point = point("boto_client_for")
         original_client_for = client_point.resolve()[0].boto_client_for
@@ -614,19 +615,13 @@ def apply(runtime: LambdaRuntime, clock: RetryClock, faults: FaultInjector) -> N
 
         _replace(point("RetrierDecl._eval_body"), _retrier_eval_body, originals)
         _replace(point("ExecutionWorker._get_evaluation_entrypoint"), _cached_entrypoint, originals)
-        start = point("StepFunctionsParserBackend.start_execution")
-        _replace(start, _names_executions(start.resolve()[0].start_execution), originals)
-        execution_start = point("Execution.start")
-        _replace(execution_start, _logs_executions(execution_start.resolve()[0].start), originals)
-        reflect = point("BaseExecutionWorkerCommunication._reflect_execution_status")
-        _replace(reflect, _outputs_json(reflect.resolve()[0]._reflect_execution_status), originals)
-        lookup = point("BackendDict._create_account_specific_backend")
-        _replace(lookup, _fast_backend_lookup(lookup.resolve()[0]._create_account_specific_backend), originals)
-        dynamo_handler = point("DynamoHandler.call_action")
-        _replace(dynamo_handler, _locked_call_action(dynamo_handler.resolve()[0].call_action), originals)
+        wrap("StepFunctionsParserBackend.start_execution", _names_executions)
+        wrap("Execution.start", _logs_executions)
+        wrap("BaseExecutionWorkerCommunication._reflect_execution_status", _outputs_json)
+        wrap("BackendDict._create_account_specific_backend", _fast_backend_lookup)
+        wrap("DynamoHandler.call_action", _locked_call_action)
         _replace(point("LambdaFunction.invoke"), _lambda_invoke, originals)
-        base_call = point("BaseResponse.call_action")
-        _replace(base_call, _faulty_call_action(base_call.resolve()[0].call_action), originals)
+        wrap("BaseResponse.call_action", _faulty_call_action)
         _replace(
             point("StateMachine.create_from_cloudformation_json"),
             classmethod(_state_machine_from_cloudformation),
