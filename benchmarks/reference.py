@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from circuit_breaker.local.moto_patches import substitute_definition
+from circuit_breaker.local.patches import substitute_definition
 from tests.conftest import Breaker
 
 REFERENCE_ASL = Path(__file__).resolve().parent / "reference_sample.asl.json"

@@ -27,7 +27,7 @@ from circuit_breaker.history import ExecutionPath, fetch_path
 from circuit_breaker.local.deployer import project_context
 from circuit_breaker.local.engine import EngineConfig, LocalEngine
 from circuit_breaker.local.event_capture import EventCapture
-from stacks.settings import CalleeSettings
+from circuit_breaker.settings import CalleeSettings
 
 CONTEXT_KEY = "circuit_breaker"
 

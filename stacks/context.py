@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Collection, Mapping
 
-from stacks.settings import (
+from circuit_breaker.settings import (
     CalleeSettings,
     InvalidSettingsError,
     OnStoreError,

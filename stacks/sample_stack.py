@@ -20,7 +20,7 @@ from circuit_breaker.deployment import (
     OUTPUT_STATE_MACHINE_ARN,
     OUTPUT_TABLE_NAME,
 )
-from stacks.circuit_breaker import Callee, CircuitBreaker, CircuitBreakerProps
+from circuit_breaker.cdk import Callee, CircuitBreaker, CircuitBreakerProps
 from stacks.context import CONTEXT_KEY, LOG_RETENTION_DAYS, BreakerConfig, parse_breaker_context
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"

@@ -6,8 +6,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 
-from stacks.circuit_breaker import Callee, CircuitBreaker, CircuitBreakerProps
-from stacks.settings import CalleeSettings, InvalidSettingsError, RetryPolicy
+from circuit_breaker.cdk import Callee, CircuitBreaker, CircuitBreakerProps
+from circuit_breaker.settings import CalleeSettings, InvalidSettingsError, RetryPolicy
 
 
 def build(props_for) -> CircuitBreaker:

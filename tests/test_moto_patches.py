@@ -16,21 +16,23 @@ import pytest
 from botocore.exceptions import ClientError
 
 from circuit_breaker.client import wait_for_execution
-from circuit_breaker.local import moto_patches
+from circuit_breaker.local import patches
+from circuit_breaker.local.patches import active
 from circuit_breaker.local.engine import LocalEngine
-from circuit_breaker.local.moto_patches import PATCH_POINTS, UnsupportedMotoVersionError
+from circuit_breaker.local.patches import PATCH_POINTS, UnsupportedMotoVersionError
 
 
 @pytest.mark.parametrize("point", PATCH_POINTS, ids=lambda p: p.attribute)
-def test_every_patch_point_still_exists(point: moto_patches.PatchPoint) -> None:
+def test_every_patch_point_still_exists(point: patches.PatchPoint) -> None:
     owner, name = point.resolve()
     assert getattr(owner, name) is not None
 
 
 def test_the_patches_are_installed_on_a_running_engine(engine: LocalEngine) -> None:
-    installed = moto_patches._installed
+    installed = active.installed()
     assert installed is not None
     replaced = [p for p in PATCH_POINTS if p.target in installed.originals]
+    assert replaced == [p for p in PATCH_POINTS if p.patch is not None]
     assert len(replaced) == len(PATCH_POINTS) - 2  # the SSM parameter store and the CloudFormation model map are added to, not replaced
     for point in replaced:
         owner, name = point.resolve()
@@ -39,9 +41,9 @@ def test_the_patches_are_installed_on_a_running_engine(engine: LocalEngine) -> N
 
 
 def test_another_moto_version_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(moto_patches, "version", lambda _: "5.3.0")
+    monkeypatch.setattr(patches, "version", lambda _: "5.3.0")
     with pytest.raises(UnsupportedMotoVersionError, match="moto 5.3.0 is installed"):
-        moto_patches.check_moto_version()
+        patches.check_moto_version()
 
 
 def run_definition(engine: LocalEngine, definition: dict, document: object = None) -> dict:

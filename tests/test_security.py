@@ -8,7 +8,7 @@ from typing import Any
 
 from cfnlint.api import ManualArgs, lint
 
-from circuit_breaker.local.moto_patches import substitute_definition
+from circuit_breaker.local.patches import substitute_definition
 from tests.test_template import only
 
 #: cfn-lint findings acknowledged, each with the reason it does not apply.

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from stacks.circuit_breaker import render_definition
+from circuit_breaker.cdk import render_definition
 from stacks.context import parse_breaker_context
-from stacks.settings import CalleeSettings, InvalidSettingsError, OnStoreError, RetryPolicy, validate_callee_name
+from circuit_breaker.settings import CalleeSettings, InvalidSettingsError, OnStoreError, RetryPolicy, validate_callee_name
 
 SAMPLES = ("echo", "flaky")
 

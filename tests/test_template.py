@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from circuit_breaker.local.moto_patches import substitute_definition
+from circuit_breaker.local.patches import substitute_definition
 from tests.conftest import INSPECTOR_ARN
 
 

@@ -1,7 +1,7 @@
 """The embedded local engine: moto with Step Functions execution, patched to run this workflow as AWS does.
 
 One :class:`LocalEngine` holds one in-memory AWS account: it starts moto, installs the patches of
-:mod:`circuit_breaker.local.moto_patches`, deploys a synthesized stack onto it and hands out boto3
+:mod:`circuit_breaker.local.patches`, deploys a synthesized stack onto it and hands out boto3
 sessions that reach it. :meth:`LocalEngine.serve` also exposes it on 127.0.0.1, so other processes
 (``breaker --local``, the AWS CLI with ``--endpoint-url``) can use it.
 """
@@ -20,7 +20,7 @@ import boto3
 from moto import mock_aws
 
 from circuit_breaker.deployment import Connection, Deployment
-from circuit_breaker.local import moto_patches
+from circuit_breaker.local import patches
 from circuit_breaker.local.deployer import LocalDeployer, load_stack, synthesize
 from circuit_breaker.local.faults import FaultInjector
 from circuit_breaker.local.lambda_runtime import LambdaRuntime
@@ -59,7 +59,7 @@ class LocalEngine:
     def __init__(self, assembly_dir: Path, config: EngineConfig | None = None) -> None:
         self.assembly_dir = Path(assembly_dir)
         self.config = config or EngineConfig()
-        self.clock = moto_patches.RetryClock(scale=self.config.retry_scale)
+        self.clock = patches.RetryClock(scale=self.config.retry_scale)
         self.runtime = LambdaRuntime()
         self.faults = FaultInjector()
         self.outputs: dict[str, str] = {}
@@ -123,14 +123,14 @@ class LocalEngine:
                     os.environ[key] = value
             # moto logs every failed state as an error; here a failed state is often the expected outcome.
             logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
-            moto_patches.apply(self.runtime, self.clock, self.faults)
+            patches.apply(self.runtime, self.clock, self.faults)
             self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
             self._mock.start()
             deployer = LocalDeployer(
                 self.session(),
                 LOCAL_ACCOUNT,
                 self.config.region,
-                lambda name, value: moto_patches.put_public_parameter(LOCAL_ACCOUNT, self.config.region, name, value),
+                lambda name, value: patches.put_public_parameter(LOCAL_ACCOUNT, self.config.region, name, value),
             )
             self.outputs = deployer.deploy(stack)
         except BaseException:

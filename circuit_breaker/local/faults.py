@@ -2,7 +2,7 @@
 
 A :class:`Fault` makes matching requests fail with an AWS error (``ProvisionedThroughputExceededException``
 on ``GetItem``, say) instead of reaching moto, for a number of requests or until cleared. The engine
-checks every request against :meth:`FaultInjector.match` (see ``moto_patches``). ``service`` is the
+checks every request against :meth:`FaultInjector.match` (see ``circuit_breaker.local.patches.fault_injection``). ``service`` is the
 boto3 service name (``dynamodb``, ``events``, ``lambda``...), ``action`` the API operation (``GetItem``).
 """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from importlib import resources as importlib_resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -24,8 +25,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.monitoring import MAX_MONITORED_CALLEES, CircuitBreakerMonitoring
-from stacks.settings import (
+from circuit_breaker.cdk.monitoring import MAX_MONITORED_CALLEES, CircuitBreakerMonitoring
+from circuit_breaker.settings import (
     EXPRESS_MAX_SECONDS,
     CalleeSettings,
     InvalidSettingsError,
@@ -34,8 +35,9 @@ from stacks.settings import (
     validate_callee_name,
 )
 
-#: The ASL file the state machine is built from.
-DEFINITION_PATH = Path(__file__).resolve().parent.parent / "statemachine" / "circuit_breaker.asl.json"
+#: The ASL file the state machine is built from: ``statemachine/`` in the repository, shipped in the wheel
+#: as the package ``circuit_breaker.statemachine`` (pyproject.toml maps one onto the other).
+DEFINITION_PATH = Path(str(importlib_resources.files("circuit_breaker.statemachine") / "circuit_breaker.asl.json"))
 
 #: The states that call the callee with the workflow's retry policy.
 RETRYING_STATE = "Call callee"

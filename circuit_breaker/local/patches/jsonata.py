@@ -1,0 +1,63 @@
+"""JSONata in moto's executor: evaluated by :mod:`circuit_breaker.local.jsonata_engine`, failures as AWS reports them.
+
+moto 5.2.5 has no JSONata engine (``_eval_jsonata`` is ``None``), splices variables into expressions as
+unescaped text, and reports a failing expression as ``States.Runtime``. Here every expression is
+evaluated with real bindings, and a failure is a catchable ``States.QueryEvaluationError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from circuit_breaker.local import jsonata_engine
+
+
+def _bindings(env: Any) -> dict[str, Any]:
+    store = env.variable_store
+    bindings: dict[str, Any] = {**store._outer_scope, **store._inner_scope}
+    bindings["states"] = dict(env.states._states_data)
+    return bindings
+
+
+def query_failure(env: Any, message: str) -> Exception:
+    """The exception moto's executor turns into a ``States.QueryEvaluationError`` failure of the state."""
+    from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    error = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
+    details = EvaluationFailedEventDetails(error=error.error_name, cause=message)
+    field = getattr(env, "next_field_name", None)
+    if field:
+        details["location"] = field
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=error,
+            event_type=HistoryEventType.EvaluationFailed,
+            event_details=EventDetails(evaluationFailedEventDetails=details),
+        )
+    )
+
+
+def evaluate(env: Any, expression: str) -> Any:
+    """Evaluate ``expression`` against the execution's variables and ``$states``."""
+    try:
+        defined, value = jsonata_engine.evaluate(expression, _bindings(env))
+    except jsonata_engine.QueryEvaluationError as error:
+        raise query_failure(env, f"An error occurred while evaluating the JSONata expression '{expression}': {error}") from None
+    if not defined:
+        raise query_failure(env, f"The JSONata expression '{expression}' returned nothing (undefined).")
+    return value
+
+
+def string_jsonata_eval_body(self: Any, env: Any) -> None:
+    """Replaces ``StringJSONata._eval_body``: a ``{% ... %}`` field."""
+    env.stack.append(evaluate(env, self.expression))
+
+
+def variable_sample_eval_body(self: Any, env: Any) -> None:
+    """Replaces ``StringVariableSample._eval_body``: a bare ``$name`` reference."""
+    env.stack.append(evaluate(env, self.expression))
