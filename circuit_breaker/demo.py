@@ -103,7 +103,7 @@ def run_demo(project_dir: Path, break_seconds: int = 3, console: Console | None 
     console = console or Console()
     console.rule("[bold]Serverless circuit breaker: demo on the embedded local engine")
     with console.status("synthesizing the CDK app and deploying it on the local engine..."):
-        engine = LocalEngine.from_project(project_dir, EngineConfig(retry_scale=1.0), demo_context(project_dir, break_seconds))
+        engine = LocalEngine.from_project(project_dir, EngineConfig(wait_scale=1.0), demo_context(project_dir, break_seconds))
         engine.start()
     try:
         narrator = Narrator(engine, console)

@@ -80,7 +80,7 @@ def _zip(source: str) -> bytes:
 
 @pytest.fixture(scope="session")
 def engine(assembly: Path):
-    local = LocalEngine(assembly, EngineConfig(retry_scale=0)).start()
+    local = LocalEngine(assembly, EngineConfig(wait_scale=0)).start()
     session = local.session()
     role = session.client("iam").create_role(
         RoleName="inspector-role",

@@ -186,3 +186,22 @@ def test_racing_conditional_writes_have_exactly_one_winner(engine: LocalEngine) 
         results = list(pool.map(put, range(64)))
     assert results.count(True) == 1
     dynamodb.delete_item(TableName=table, Key={"ServiceName": {"S": key}})
+
+
+def test_wait_states_wait_on_the_engine_clock(engine: LocalEngine) -> None:
+    # The session engine's clock has scale 0: a 200-second Wait is recorded, not slept.
+    described = run_definition(
+        engine,
+        jsonata_machine(
+            {
+                "Pause": {"Type": "Wait", "Seconds": "{% $states.input.seconds %}", "Next": "Done"},
+                "Done": {"Type": "Succeed"},
+            },
+            "Pause",
+        ),
+        {"seconds": 200},
+    )
+    assert described["status"] == "SUCCEEDED"
+    waits = engine.clock.waits(described["executionArn"], kind="wait")
+    assert [(w["state"], w["seconds"]) for w in waits] == [("Pause", 200)]
+    assert engine.clock.waits(described["executionArn"]) == []  # not a retry

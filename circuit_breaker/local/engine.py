@@ -44,8 +44,8 @@ class EngineConfig:
 
     stack_name: str = "CircuitBreaker"
     region: str = LOCAL_REGION
-    retry_scale: float = 1.0
-    """Factor on the workflow's Retry waits: 1 waits as on AWS, 0 retries at once (tests)."""
+    wait_scale: float = 1.0
+    """Factor on every wait of an execution (Retry backoff, Wait states): 1 waits as on AWS, 0 not at all (tests)."""
 
 
 class LocalEngine:
@@ -59,7 +59,7 @@ class LocalEngine:
     def __init__(self, assembly_dir: Path, config: EngineConfig | None = None) -> None:
         self.assembly_dir = Path(assembly_dir)
         self.config = config or EngineConfig()
-        self.clock = patches.RetryClock(scale=self.config.retry_scale)
+        self.clock = patches.EngineClock(scale=self.config.wait_scale)
         self.runtime = LambdaRuntime()
         self.faults = FaultInjector()
         self.outputs: dict[str, str] = {}

@@ -9,7 +9,7 @@ beside this one hold those functions, one concern each:
 ``jsonata``          JSONata expressions evaluated with real bindings, failures as AWS names them
 ``service_errors``   errors of service-integration tasks (DynamoDB, EventBridge) named as on AWS
 ``executions``       names, parsed-definition cache, output encoding, CloudWatch logging
-``retries``          ``Retry`` waits on the engine's :class:`RetryClock`
+``waits``            ``Retry`` backoff and ``Wait`` states on the engine's :class:`EngineClock`
 ``concurrency``      thread-safe clients, backend lookups, serialised DynamoDB requests
 ``fault_injection``  service errors on purpose (the engine's :class:`FaultInjector`)
 ``lambda_invoke``    handlers run in-process instead of in Docker, with their ClientContext
@@ -38,11 +38,11 @@ from circuit_breaker.local.patches import (
     fault_injection,
     jsonata,
     lambda_invoke,
-    retries,
     service_errors,
+    waits,
 )
 from circuit_breaker.local.patches.cloudformation import put_public_parameter, substitute_definition
-from circuit_breaker.local.patches.retries import RetryClock
+from circuit_breaker.local.patches.waits import EngineClock
 
 if TYPE_CHECKING:
     from circuit_breaker.local.faults import FaultInjector
@@ -127,8 +127,14 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         f"{_SFN}.component.common.retry.retrier_decl",
         "RetrierDecl._eval_body",
-        "the retrier really sleeps: waits go through the engine's RetryClock (recorded, optionally scaled)",
-        _replacement(retries.retrier_eval_body),
+        "the retrier really sleeps: waits go through the engine's EngineClock (recorded, optionally scaled)",
+        _replacement(waits.retrier_eval_body),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.wait.wait_function.wait_function",
+        "WaitFunction._wait_interval",
+        "Wait states really sleep: they go through the engine's EngineClock (recorded, optionally scaled)",
+        _replacement(waits.wait_state_interval),
     ),
     PatchPoint(
         "moto.stepfunctions.parser.models",
@@ -231,7 +237,7 @@ def _install(point: PatchPoint, originals: dict[str, Any]) -> None:
                 setattr(module, name, new)
 
 
-def apply(runtime: "LambdaRuntime", clock: RetryClock, faults: "FaultInjector") -> None:
+def apply(runtime: "LambdaRuntime", clock: EngineClock, faults: "FaultInjector") -> None:
     """Install every patch point (once per process); later calls swap in the new runtime, clock and faults."""
     with active.lock:
         current = active.installed()
@@ -251,7 +257,7 @@ __all__ = [
     "MOTO_VERSION",
     "PATCH_POINTS",
     "PatchPoint",
-    "RetryClock",
+    "EngineClock",
     "UnsupportedMotoVersionError",
     "apply",
     "check_moto_version",

@@ -1,4 +1,4 @@
-"""What the installed patches act on: the running engine's Lambda runtime, retry clock and fault injector.
+"""What the installed patches act on: the running engine's Lambda runtime, clock and fault injector.
 
 The patches are installed once per process (moto's classes are process-wide); each engine that starts
 swaps in its own runtime, clock and faults here, and the patched code reads them at call time.
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from circuit_breaker.local.faults import FaultInjector
     from circuit_breaker.local.lambda_runtime import LambdaRuntime
-    from circuit_breaker.local.patches.retries import RetryClock
+    from circuit_breaker.local.patches.waits import EngineClock
 
 
 class PatchesNotInstalledError(RuntimeError):
@@ -25,7 +25,7 @@ class Installed:
     """The engine parts the patches use, and the moto attributes they replaced (for tests and checks)."""
 
     runtime: "LambdaRuntime"
-    clock: "RetryClock"
+    clock: "EngineClock"
     faults: "FaultInjector"
     originals: dict[str, Any]
 
