@@ -5,6 +5,8 @@ from __future__ import annotations
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Template
+from constructs import Construct
 
 from circuit_breaker.cdk import Callee, CircuitBreaker, CircuitBreakerProps
 from circuit_breaker.settings import CalleeSettings, InvalidSettingsError, RetryPolicy
@@ -38,3 +40,18 @@ def test_settings_that_cannot_finish_within_an_express_execution_are_refused() -
                 callees={"slow": Callee(fn, CalleeSettings(timeout_seconds=120))}, retry=RetryPolicy(max_attempts=3)
             )
         )
+
+
+def test_two_breakers_with_the_same_id_in_different_scopes_get_their_own_log_groups() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Shop")
+    for scope_id in ("Orders", "Payments"):
+        holder = Construct(stack, scope_id)
+        function = lambda_.Function.from_function_arn(holder, "Fn", "arn:aws:lambda:eu-west-1:123456789012:function:payment")
+        CircuitBreaker(holder, "Breaker", CircuitBreakerProps(callees={"payment": Callee(function)}))
+    template = Template.from_stack(stack)
+    names = [group["Properties"]["LogGroupName"] for group in template.find_resources("AWS::Logs::LogGroup").values()]
+    assert len(set(names)) == 2 and all(name.startswith("/aws/vendedlogs/states/Shop-") for name in names)
+    tagged = template.find_resources("AWS::StepFunctions::StateMachine")
+    paths = sorted(tag["Value"] for machine in tagged.values() for tag in machine["Properties"]["Tags"] if tag["Key"] == "circuit-breaker")
+    assert paths == ["Shop/Orders/Breaker", "Shop/Payments/Breaker"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Names, RemovalPolicy, Tags, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -38,6 +38,9 @@ from circuit_breaker.settings import (
 #: The ASL file the state machine is built from: ``statemachine/`` in the repository, shipped in the wheel
 #: as the package ``circuit_breaker.statemachine`` (pyproject.toml maps one onto the other).
 DEFINITION_PATH = Path(str(importlib_resources.files("circuit_breaker.statemachine") / "circuit_breaker.asl.json"))
+
+#: The tag on every breaker's state machine; its value is the construct's path in the app.
+DISCOVERY_TAG = "circuit-breaker"
 
 #: The states that call the callee with the workflow's retry policy.
 RETRYING_STATE = "Call callee"
@@ -122,7 +125,8 @@ class CircuitBreaker(Construct):
             "ExecutionLogs",
             # The /aws/vendedlogs/ prefix keeps Step Functions' log delivery from growing the account's
             # CloudWatch Logs resource policy with one statement per log group.
-            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-{construct_id}",
+            # Named after the construct's path (unique in the app), so two breakers never share a log group.
+            log_group_name=f"/aws/vendedlogs/states/{Names.unique_resource_name(self, max_length=200, separator='-')}",
             retention=props.log_retention,
             encryption_key=props.log_encryption_key,
             removal_policy=RemovalPolicy.DESTROY,
@@ -167,6 +171,8 @@ class CircuitBreaker(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
+        # What finds a breaker in any stack (the CLI, the client): its state machine carries this tag.
+        Tags.of(self.state_machine).add(DISCOVERY_TAG, self.node.path)
         Validations.of(self.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
