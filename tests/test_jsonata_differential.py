@@ -97,19 +97,6 @@ EDGE_VALUES: list[tuple[str, Any]] = [
     ("object", {"a": {"b": [1.0, "\u00e9"]}, "9": "index key", "1": True}),
 ]
 
-_REGISTRY_ENTRY = {
-    "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo",
-    "metricId": 1,
-    "failureThreshold": 3,
-    "failureWindowSeconds": 60,
-    "breakSeconds": 30,
-    "maxBreakSeconds": 300,
-    "timeoutSeconds": 10,
-    "probeLeaseSeconds": 15,
-    "onStoreError": "call",
-}
-
-
 def _item(**attributes: Any) -> dict[str, Any]:
     item: dict[str, Any] = {"ServiceName": {"S": "echo"}}
     for name, value in attributes.items():
@@ -138,7 +125,7 @@ BASE: dict[str, Any] = {
     "callee": "echo",
     "payload": {"order": 42},
     "depth": 0,
-    "settings": _REGISTRY_ENTRY,
+    "settings": {},  # the deployed registry's first callee: see base_bindings
     "problem": "callee must be a non-empty string naming a registered callee, got 3",
     "storeError": {"Error": "DynamoDB.AmazonDynamoDBException", "Cause": "Rate exceeded (Service: DynamoDb, Status Code: 400, Error Code: ThrottlingException)"},
     "circuit": {"status": "OPEN", "openUntil": NOW + 30, "probeLeaseUntil": 0, "reason": None, "expiresAt": NOW + 330},
@@ -340,16 +327,29 @@ def _with(bindings: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[s
     return changed
 
 
-def corpus(expression: str) -> Iterator[tuple[str, dict[str, Any]]]:
+_PARSED_LITERAL = re.compile(r"\$parse\('((?:[^'\\]|\\.)*)'\)")
+
+
+def base_bindings(expressions: list[str]) -> dict[str, Any]:
+    """BASE with ``$settings`` taken from the registry the definition carries (``$parse('{...}')``)."""
+    for expression in expressions:
+        for literal in _PARSED_LITERAL.findall(expression):
+            registry = json.loads(literal)
+            if isinstance(registry, dict) and registry and all(isinstance(entry, dict) for entry in registry.values()):
+                return {**BASE, "settings": next(iter(registry.values()))}
+    return BASE
+
+
+def corpus(expression: str, base: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(label, bindings) for one expression: every scenario, then every edge value on every path it reads."""
     for label, changes in SCENARIOS:
-        bindings = BASE
+        bindings = base
         for path, value in changes.items():
             bindings = _with(bindings, path, value)
         yield f"scenario {label}", bindings
     for path in paths_read(expression):
         for label, value in EDGE_VALUES:
-            yield f"${'.'.join(path)} = {label}", _with(BASE, path, value)
+            yield f"${'.'.join(path)} = {label}", _with(base, path, value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,11 +460,13 @@ def comparison(definition: dict[str, Any]) -> Comparison:
     started = time.monotonic()
     requests: list[tuple[str, str, str, dict[str, Any]]] = []
     expressions = sorted({expression for _, expression in jsonata_fields(definition)})
+    base = base_bindings(expressions)
+    assert base["settings"], "the definition's registry ($parse('{...}')) should give $settings its values"
     for expression in expressions:
-        for label, bindings in corpus(expression):
+        for label, bindings in corpus(expression, base):
             requests.append(("workflow", label, expression, bindings))
     for probe in PROBES:
-        requests.append(("probe", "probe", probe, BASE))
+        requests.append(("probe", "probe", probe, base))
     references = _reference_process([(expression, bindings) for _, _, expression, bindings in requests])
     engine = [engine_answer(expression, bindings) for _, _, expression, bindings in requests]
     result = Comparison()

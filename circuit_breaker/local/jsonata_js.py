@@ -142,32 +142,22 @@ def _rebuilt(value: Any, convert: Callable[[Any], Any]) -> Any:
     document) are skipped without a call.
     """
     limit = _SAFE_INTEGER
-    if type(value) is dict:
-        copied: dict[str, Any] | None = None
-        for key, item in value.items():
-            kind = type(item)
-            if kind is str or kind is bool or item is None or (kind is int and -limit <= item <= limit):
-                continue
-            converted = convert(item)
-            if converted is not item:
-                if copied is None:
-                    copied = dict(value)
-                copied[key] = converted
-        result = value if copied is None else copied
-        if _has_index_key(result):
-            result = {key: result[key] for key in _key_order(result)}
-        return result
-    items: list[Any] | None = None if type(value) is list else list(value)
-    for index, item in enumerate(value):
+    is_dict = type(value) is dict
+    # a JSONata sequence (a list subclass) always comes out as a plain list
+    copied: Any = None if is_dict or type(value) is list else list(value)
+    for key, item in value.items() if is_dict else enumerate(value):
         kind = type(item)
         if kind is str or kind is bool or item is None or (kind is int and -limit <= item <= limit):
             continue
         converted = convert(item)
         if converted is not item:
-            if items is None:
-                items = list(value)
-            items[index] = converted
-    return value if items is None else items
+            if copied is None:
+                copied = dict(value) if is_dict else list(value)
+            copied[key] = converted
+    result = value if copied is None else copied
+    if is_dict and _has_index_key(result):
+        result = {key: result[key] for key in _key_order(result)}
+    return result
 
 
 def to_reference(value: Any) -> Any:
