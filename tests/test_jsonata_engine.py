@@ -200,3 +200,13 @@ def test_jsonata_python_patch_points_exist_on_the_pinned_version() -> None:
         assert attribute in jsonata_js._ORIGINALS and hasattr(owner, attribute), f"{owner.__name__}.{attribute}"
     with pytest.raises(jsonata_js.UnsupportedJsonataVersionError, match="requirements.txt"):
         jsonata_js.check_version("0.8.0")
+
+
+def test_the_nondeterministic_functions_answer_in_the_reference_shapes() -> None:
+    """The differential test gives both sides the same clock and dice; these are the engine's own."""
+    import re
+
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", evaluate("$uuid()", {})[1])
+    assert evaluate("$now() = $fromMillis($millis())", {}) == (True, True)  # one instant per evaluation
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", evaluate("$now()", {})[1])
+    assert type(evaluate("$millis()", {})[1]) is int
