@@ -509,7 +509,7 @@ def test_the_corpus_reaches_every_expression_and_the_edges(definition: dict[str,
     workflow = [case for case in comparison.cases if case[0] == "workflow"]
     assert {case[2] for case in workflow} == {expression for _, expression in fields}
     labels = {case[1] for case in workflow}
-    for path in ("$states.input.depth", "$states.input.callee", "$states.result.Attributes.ConsecutiveOpens.N", "$opens"):
+    for path in ("$states.input.depth", "$states.input.callee", "$states.result.Item.ConsecutiveOpens", "$opens"):
         for edge in ("missing", "sixteen as float", "2^53 + 1", "unicode", "quotes and backslashes"):
             assert f"{path} = {edge}" in labels, f"{path} is not exercised with {edge}"
     # both sides really evaluated: some cases fail, most produce values, and not all the same value

@@ -210,3 +210,17 @@ def test_the_nondeterministic_functions_answer_in_the_reference_shapes() -> None
     assert evaluate("$now() = $fromMillis($millis())", {}) == (True, True)  # one instant per evaluation
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", evaluate("$now()", {})[1])
     assert type(evaluate("$millis()", {})[1]) is int
+
+
+def test_floor_and_ceil_pass_infinities_through_as_math_floor_does() -> None:
+    # $min([$ceil(1e308 * 10), 8]) is 8 in the reference; math.ceil(inf) raised OverflowError.
+    assert evaluate("$min([$ceil(1e308 * 10), 8])", {}) == (True, 8)
+    assert evaluate("$ceil(2.5)", {}) == (True, 3) and evaluate("$floor(-2.5)", {}) == (True, -3)
+
+
+def test_a_function_may_return_infinity_as_the_reference_does() -> None:
+    # The reference returns Infinity from $ceil(1e308 * 2) (written as null); an operator handed it fails.
+    assert evaluate("$ceil(1e308 * $power(2, 1))", {}) == (True, None)
+    assert evaluate("$min([$ceil(1e308 * 2), 8])", {}) == (True, 8)
+    with pytest.raises(QueryEvaluationError):
+        evaluate("$ceil(1e308 * 2) + 1", {})

@@ -351,6 +351,37 @@ def js_power(base: Any, exponent: Any) -> Any:
     return Utils.convert_number(result)
 
 
+def _rounding(direction: Callable[[float], int]) -> Callable[[Any], Any]:
+    def rounded(arg: Any) -> Any:
+        if arg is None:
+            return None
+        value = float(arg)
+        # Math.floor/Math.ceil pass infinities through; Python's math.floor raises on them.
+        return value if not math.isfinite(value) else Utils.convert_number(direction(value))
+
+    return rounded
+
+
+#: ``$floor`` and ``$ceil``: ``Math.floor``/``Math.ceil``, infinite arguments included.
+js_floor = _rounding(math.floor)
+js_ceil = _rounding(math.ceil)
+
+
+def js_call(m: Callable[..., Any], nargs: int, args: Any) -> Any:
+    """``Functions._call``: a built-in's result as JavaScript returns it; an infinite number is not an error.
+
+    jsonata-python checks every numeric result with ``is_numeric``, which raises D1001 on infinity;
+    the reference returns ``Infinity`` from ``$ceil(1e308 * 2)`` and fails only where an operator or
+    an aggregate is handed it.
+    """
+    call_args = list(args)
+    call_args.extend([None] * (nargs - len(call_args)))
+    result = m(*call_args)
+    if isinstance(result, float) and math.isinf(result):
+        return result
+    return Utils.convert_number(result) if Utils.is_numeric(result) else result
+
+
 # ---------------------------------------------------------------------------------------------
 # Strings as UTF-16, lookups through the prototype, operators
 
@@ -462,6 +493,9 @@ PATCHED: tuple[tuple[type, str], ...] = (
     (jsonata_functions.Functions, "string"),
     (jsonata_functions.Functions, "number"),
     (jsonata_functions.Functions, "power"),
+    (jsonata_functions.Functions, "floor"),
+    (jsonata_functions.Functions, "ceil"),
+    (jsonata_functions.Functions, "_call"),
     (jsonata_functions.Functions, "sort"),
     (jsonata_functions.Functions, "lookup"),
     (Jsonata, "evaluate_comparison_expression"),
@@ -471,7 +505,15 @@ PATCHED: tuple[tuple[type, str], ...] = (
 )
 
 #: Built-in functions re-bound after their implementation is replaced, with their signatures.
-_REBOUND = {"string": "<x-b?:s>", "number": "<(nsb)-:n>", "power": "<n-n:n>", "sort": "<af?:a>", "lookup": "<x-s:x>"}
+_REBOUND = {
+    "string": "<x-b?:s>",
+    "number": "<(nsb)-:n>",
+    "power": "<n-n:n>",
+    "floor": "<n-:n>",
+    "ceil": "<n-:n>",
+    "sort": "<af?:a>",
+    "lookup": "<x-s:x>",
+}
 
 _ORIGINALS: dict[str, Any] = {}
 _install_lock = threading.Lock()
@@ -495,9 +537,18 @@ def install() -> None:
         functions = jsonata_functions.Functions
         for owner, attribute in PATCHED:
             _ORIGINALS[attribute] = getattr(owner, attribute)
-        replacements = {"string": js_string, "number": js_number, "power": js_power, "sort": js_sort, "lookup": js_lookup}
+        replacements = {
+            "string": js_string,
+            "number": js_number,
+            "power": js_power,
+            "floor": js_floor,
+            "ceil": js_ceil,
+            "sort": js_sort,
+            "lookup": js_lookup,
+        }
         for name, replacement in replacements.items():
             setattr(functions, name, staticmethod(replacement))
+        functions._call = staticmethod(js_call)
         Jsonata.evaluate_comparison_expression = _comparison(_ORIGINALS["evaluate_comparison_expression"])
         Jsonata.evaluate_numeric_expression = _numeric(_ORIGINALS["evaluate_numeric_expression"])
         Jsonata.evaluate_includes_expression = evaluate_includes_expression
