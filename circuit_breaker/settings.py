@@ -1,6 +1,6 @@
 """Per-callee settings and the workflow's retry policy.
 
-Plain dataclasses with the defaults of DESIGN section 5. They are validated when built, so a bad value
+Plain dataclasses with the defaults of the README's *Configuration* tables. They are validated when built, so a bad value
 fails ``cdk synth`` with a message naming the setting, instead of producing a state machine that
 misbehaves at run time. Nothing here imports aws-cdk-lib: the values are unit-testable on their own.
 """
@@ -54,7 +54,7 @@ def _require_int(owner: str, name: str, value: object, minimum: int, maximum: in
 
 @dataclass(frozen=True)
 class CalleeSettings:
-    """How the breaker treats one callee (DESIGN section 5)."""
+    """How the breaker treats one callee (the README's *Configuration*)."""
 
     failure_threshold: int = 3
     """Failed calls (each after its retries) within the window that open the circuit."""

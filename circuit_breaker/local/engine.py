@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -72,14 +73,24 @@ class LocalEngine:
         self._mock: Any = None
         self._server: Any = None
         self._saved_environ: dict[str, str | None] = {}
+        self._temporary_assembly = False
 
     @classmethod
     def from_project(
         cls, project_dir: Path, config: EngineConfig | None = None, context: Mapping[str, Any] | None = None
     ) -> "LocalEngine":
-        """Synthesize the project's CDK app (with extra ``context``) and build an engine for it."""
+        """Synthesize the project's CDK app (with extra ``context``) and build an engine for it.
+
+        The assembly goes to a temporary directory, which :meth:`stop` removes.
+        """
         out_dir = Path(tempfile.mkdtemp(prefix="breaker-cdk-out-"))
-        return cls(synthesize(Path(project_dir), out_dir, context), config)
+        try:
+            engine = cls(synthesize(Path(project_dir), out_dir, context), config)
+        except BaseException:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            raise
+        engine._temporary_assembly = True
+        return engine
 
     def session(self) -> boto3.session.Session:
         """A boto3 session whose clients reach this engine."""
@@ -189,6 +200,8 @@ class LocalEngine:
             else:
                 os.environ[key] = value
         self._saved_environ.clear()
+        if self._temporary_assembly:
+            shutil.rmtree(self.assembly_dir, ignore_errors=True)
         with _engine_lock:
             if LocalEngine._running is self:
                 LocalEngine._running = None
