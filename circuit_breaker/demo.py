@@ -88,9 +88,9 @@ class Narrator:
         grid.add_row("call", f"{callee} {json.dumps(payload)}")
         grid.add_row("result", text)
         grid.add_row("path", path.summary())
-        waits = self.engine.clock.waits(arn)
+        waits = self.engine.clock.waits(arn, kind="wait")
         if waits:
-            grid.add_row("backoff", ", ".join(f"{w['seconds']:.2f}s (≤{w['nominal']:g}s)" for w in waits))
+            grid.add_row("backoff", ", ".join(f"{w['seconds']} s" for w in waits) + " (full jitter, then the circuit is read again)")
         grid.add_row("flaky invoked", f"{flaky_calls} time(s)")
         item = self.item(callee)
         grid.add_row("table item", json.dumps(item) if item else "none (circuit closed, no history)")
@@ -117,13 +117,16 @@ def run_demo(project_dir: Path, break_seconds: int = 3, console: Console | None 
 
         narrator.call("1. A healthy call goes straight through", "echo", {"order": 42}, "healthy call")
 
-        console.print(f"\n[bold]flaky now fails; after {failures_to_open} failed calls (each retried with backoff) its circuit opens.[/]")
+        console.print(
+            f"\n[bold]flaky now fails; every failed attempt counts, and after {failures_to_open} its circuit opens "
+            "(each call retries with backoff, reading the circuit again before every retry).[/]"
+        )
         opened = False
-        for attempt in range(1, failures_to_open + 1):
-            outcome = narrator.call(
-                f"2.{attempt} flaky fails, retried with exponential backoff", "flaky", {"fail": True}, f"failure {attempt}"
-            )
+        for call in range(1, failures_to_open + 1):
+            outcome = narrator.call(f"2.{call} flaky fails, retried with exponential backoff", "flaky", {"fail": True}, f"failure {call}")
             opened = isinstance(outcome, CalleeFailedError) and outcome.circuit_opened
+            if opened:
+                break
         if not opened:
             raise RuntimeError("the circuit did not open after the threshold of failures")
 

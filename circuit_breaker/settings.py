@@ -7,6 +7,7 @@ misbehaves at run time. Nothing here imports aws-cdk-lib: the values are unit-te
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, fields
 from enum import Enum
@@ -21,6 +22,16 @@ PROBE_LEASE_MARGIN_SECONDS = 5
 #: Step Functions Express workflows end after five minutes; every wait has to fit inside.
 EXPRESS_MAX_SECONDS = 300
 
+#: Headroom in an execution's five minutes after the deadline: the table's writes, an event, their retries.
+STORE_HEADROOM_SECONDS = 15
+
+#: Error names a callee may declare as answers: the names Lambda reports (a Python or Node class name,
+#: a Java class's full name). They are substituted into the definition, so no quote or backslash.
+ERROR_NAME_PATTERN = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$:-]{0,255}$")
+
+#: Prefixes of errors that always count: Step Functions' own (timeouts) and the Lambda service's.
+_ALWAYS_COUNTED_PREFIXES = ("States.", "Lambda.")
+
 
 class InvalidSettingsError(ValueError):
     """A callee setting, the retry policy or a name in the registry is not valid."""
@@ -33,6 +44,13 @@ class OnStoreError(str, Enum):
     """Fail open: call the callee anyway (the execution's history records the store error)."""
     FAIL = "fail"
     """Fail closed: end with ``CircuitBreaker.StoreUnavailable`` without calling the callee."""
+
+
+def validate_max_depth(depth: object, where: str) -> int:
+    """Return ``depth`` if it can be the call-chain limit (1 to 1000), else raise naming ``where``."""
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 1000:
+        raise InvalidSettingsError(f"{where} must be a whole number from 1 to 1000, got {depth!r}")
+    return depth
 
 
 def validate_callee_name(name: object) -> str:
@@ -52,59 +70,6 @@ def _require_int(owner: str, name: str, value: object, minimum: int, maximum: in
         raise InvalidSettingsError(f"{owner}.{name} must be between {minimum} and {maximum}, got {value}")
 
 
-@dataclass(frozen=True)
-class CalleeSettings:
-    """How the breaker treats one callee (the README's *Configuration*)."""
-
-    failure_threshold: int = 3
-    """Failed calls (each after its retries) within the window that open the circuit."""
-    failure_window_seconds: int = 60
-    """How long failures are counted together; a failure after the window starts a new one."""
-    break_seconds: int = 30
-    """How long the circuit stays open the first time."""
-    max_break_seconds: int = 300
-    """Cap of the break, which doubles after each failed half-open probe."""
-    timeout_seconds: int = 10
-    """Limit of each attempt to call the callee."""
-    on_store_error: OnStoreError | None = None
-    """``call`` or ``fail`` when the table cannot be read; ``None`` takes the breaker-wide setting."""
-
-    def __post_init__(self) -> None:
-        owner = "CalleeSettings"
-        _require_int(owner, "failure_threshold", self.failure_threshold, 1, 1000)
-        _require_int(owner, "failure_window_seconds", self.failure_window_seconds, 1, 86_400)
-        _require_int(owner, "break_seconds", self.break_seconds, 1, 86_400)
-        _require_int(owner, "max_break_seconds", self.max_break_seconds, 1, 31_536_000)
-        _require_int(owner, "timeout_seconds", self.timeout_seconds, 1, EXPRESS_MAX_SECONDS)
-        if self.max_break_seconds < self.break_seconds:
-            raise InvalidSettingsError(
-                f"{owner}.max_break_seconds ({self.max_break_seconds}) must not be less than "
-                f"break_seconds ({self.break_seconds})"
-            )
-        if self.on_store_error is not None and not isinstance(self.on_store_error, OnStoreError):
-            object.__setattr__(self, "on_store_error", parse_on_store_error(self.on_store_error))
-
-    @property
-    def probe_lease_seconds(self) -> int:
-        """How long a half-open probe holds its lease: the probe's timeout plus a margin."""
-        return self.timeout_seconds + PROBE_LEASE_MARGIN_SECONDS
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], where: str) -> "CalleeSettings":
-        """Build settings from a JSON-like mapping (``cdk.json`` context), naming ``where`` in errors."""
-        return _from_mapping(cls, values, where, "setting")
-
-
-def parse_on_store_error(value: object) -> OnStoreError:
-    """Read ``call``/``fail`` (as written in ``cdk.json``) into :class:`OnStoreError`."""
-    try:
-        return OnStoreError(value)
-    except ValueError:
-        raise InvalidSettingsError(
-            f"on_store_error must be 'call' (fail open) or 'fail' (fail closed), got {value!r}"
-        ) from None
-
-
 class JitterStrategy(str, Enum):
     """ASL ``JitterStrategy`` values."""
 
@@ -114,9 +79,12 @@ class JitterStrategy(str, Enum):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff between attempts to call a callee; one policy for the whole workflow.
+    """Exponential backoff between attempts to call a callee: the breaker-wide default, or one callee's.
 
-    ``max_attempts`` counts retries, so a callee is called up to ``max_attempts + 1`` times.
+    ``max_attempts`` counts retries, so a callee is called up to ``max_attempts + 1`` times. The wait
+    before retry ``n`` (from 1) is ``min(interval_seconds * backoff_rate ** (n - 1), max_delay_seconds)``
+    rounded up to whole seconds (Wait states take whole seconds), or with ``FULL`` jitter a whole number
+    of seconds drawn uniformly from 0 to that.
     """
 
     interval_seconds: int = 1
@@ -141,10 +109,10 @@ class RetryPolicy:
                     f"{owner}.jitter_strategy must be 'FULL' or 'NONE', got {self.jitter_strategy!r}"
                 ) from None
 
-    def delays(self) -> list[float]:
-        """The wait before each retry without jitter (the upper bound of each wait with full jitter)."""
+    def delays(self) -> list[int]:
+        """The wait before each retry without jitter (the upper bound of each wait with full jitter), in seconds."""
         return [
-            min(self.interval_seconds * self.backoff_rate**attempt, self.max_delay_seconds)
+            min(math.ceil(self.interval_seconds * self.backoff_rate ** min(attempt, 30)), self.max_delay_seconds)
             for attempt in range(self.max_attempts)
         ]
 
@@ -152,6 +120,121 @@ class RetryPolicy:
     def from_mapping(cls, values: Mapping[str, Any], where: str) -> "RetryPolicy":
         """Build a policy from a JSON-like mapping (``cdk.json`` context), naming ``where`` in errors."""
         return _from_mapping(cls, values, where, "retry setting")
+
+
+@dataclass(frozen=True)
+class CalleeSettings:
+    """How the breaker treats one callee (the README's *Configuration*)."""
+
+    failure_threshold: int = 5
+    """Failed attempts within the window that open the circuit.
+
+    Every failed attempt counts (the breaker sits inside the retry loop, as in Polly and resilience4j).
+    With the default policy one call makes up to 4 attempts: 5 means one caller's failing call does not
+    open the circuit on its own, while a second failing caller does.
+    """
+    failure_window_seconds: int = 60
+    """How long failures are counted together; a failure after the window starts a new one."""
+    break_seconds: int = 30
+    """How long the circuit stays open the first time."""
+    max_break_seconds: int = 300
+    """Cap of the break, which doubles after each failed half-open probe."""
+    timeout_seconds: int = 10
+    """Limit of each attempt to call the callee."""
+    on_store_error: OnStoreError | None = None
+    """``call`` or ``fail`` when the table cannot be read; ``None`` takes the breaker-wide setting."""
+    ignored_errors: tuple[str, ...] = ()
+    """Error names the callee raises as answers (``CardDeclined``): never retried, never counted."""
+    retry: RetryPolicy | None = None
+    """This callee's retry policy; ``None`` takes the breaker-wide one."""
+    deadline_seconds: int = 50
+    """No retry starts that could not finish within this many seconds of the call's start.
+
+    The default lets all four attempts of the default policy run with a 10-second timeout (47 s at worst)
+    and stays under the 60-second read timeout of a caller's SDK waiting on ``StartSyncExecution``.
+    """
+
+    def __post_init__(self) -> None:
+        owner = "CalleeSettings"
+        _require_int(owner, "failure_threshold", self.failure_threshold, 1, 1000)
+        _require_int(owner, "failure_window_seconds", self.failure_window_seconds, 1, 86_400)
+        _require_int(owner, "break_seconds", self.break_seconds, 1, 86_400)
+        _require_int(owner, "max_break_seconds", self.max_break_seconds, 1, 31_536_000)
+        _require_int(owner, "timeout_seconds", self.timeout_seconds, 1, EXPRESS_MAX_SECONDS)
+        if self.max_break_seconds < self.break_seconds:
+            raise InvalidSettingsError(
+                f"{owner}.max_break_seconds ({self.max_break_seconds}) must not be less than "
+                f"break_seconds ({self.break_seconds})"
+            )
+        if self.on_store_error is not None and not isinstance(self.on_store_error, OnStoreError):
+            object.__setattr__(self, "on_store_error", parse_on_store_error(self.on_store_error))
+        object.__setattr__(self, "ignored_errors", _error_names(owner, self.ignored_errors))
+        if self.retry is not None and not isinstance(self.retry, RetryPolicy):
+            if not isinstance(self.retry, Mapping):
+                raise InvalidSettingsError(f"{owner}.retry must be a retry policy (an object of retry settings), got {self.retry!r}")
+            object.__setattr__(self, "retry", RetryPolicy.from_mapping(self.retry, f"{owner}.retry"))
+        _require_int(owner, "deadline_seconds", self.deadline_seconds, 1, EXPRESS_MAX_SECONDS - STORE_HEADROOM_SECONDS)
+        if self.deadline_seconds < self.timeout_seconds:
+            raise InvalidSettingsError(
+                f"{owner}.deadline_seconds ({self.deadline_seconds}) must be at least timeout_seconds "
+                f"({self.timeout_seconds}): one attempt has to fit before the deadline"
+            )
+
+    @property
+    def probe_lease_seconds(self) -> int:
+        """How long a half-open probe holds its lease: the probe's timeout plus a margin."""
+        return self.timeout_seconds + PROBE_LEASE_MARGIN_SECONDS
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], where: str) -> "CalleeSettings":
+        """Build settings from a JSON-like mapping (``cdk.json`` context), naming ``where`` in errors."""
+        return _from_mapping(cls, values, where, "setting")
+
+
+#: A Lambda function's ARN: name, or name with a version or alias. Registered ARNs are substituted into the
+#: definition, so anything else (a quote, say) is refused at synth instead of breaking every call.
+FUNCTION_ARN_PATTERN = re.compile(
+    r"^arn:aws(-[a-z]+)*:lambda:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:function:[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$"
+)
+
+
+def validate_function_arn(arn: object, where: str) -> str:
+    """Return ``arn`` if it is a Lambda function ARN, else raise :class:`InvalidSettingsError` naming ``where``."""
+    if not isinstance(arn, str) or not FUNCTION_ARN_PATTERN.match(arn):
+        raise InvalidSettingsError(
+            f"{where} must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME, "
+            f"optionally :VERSION or :ALIAS), got {arn!r}"
+        )
+    return arn
+
+
+def _error_names(owner: str, names: object) -> tuple[str, ...]:
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        raise InvalidSettingsError(f"{owner}.ignored_errors must be a list of error names, got {names!r}")
+    for name in names:
+        if not isinstance(name, str) or not ERROR_NAME_PATTERN.match(name):
+            raise InvalidSettingsError(
+                f"{owner}.ignored_errors: {name!r} is not an error name; use the name Lambda reports as errorType "
+                "(a class name such as CardDeclined or com.example.CardDeclinedException: letters, digits, '_', '.', '$', ':', '-')"
+            )
+        if name.startswith(_ALWAYS_COUNTED_PREFIXES):
+            raise InvalidSettingsError(
+                f"{owner}.ignored_errors: {name!r} cannot be ignored: timeouts (States.*) and the Lambda service's "
+                "own errors (Lambda.*) are outages, and always count"
+            )
+    if len(set(names)) != len(names):
+        raise InvalidSettingsError(f"{owner}.ignored_errors lists a name twice: {sorted(names)}")
+    return tuple(names)
+
+
+def parse_on_store_error(value: object) -> OnStoreError:
+    """Read ``call``/``fail`` (as written in ``cdk.json``) into :class:`OnStoreError`."""
+    try:
+        return OnStoreError(value)
+    except ValueError:
+        raise InvalidSettingsError(
+            f"on_store_error must be 'call' (fail open) or 'fail' (fail closed), got {value!r}"
+        ) from None
 
 
 _Settings = TypeVar("_Settings", CalleeSettings, RetryPolicy)

@@ -9,6 +9,7 @@ to register by ARN, the retry policy and breaker-wide options. Every key is chec
       "on_store_error": "call",
       "max_depth": 16,
       "log_retention_days": 30,
+      "log_execution_data": true,
       "callee_defaults": {"failure_threshold": 3},
       "callees": {
         "flaky": {"break_seconds": 10},
@@ -30,6 +31,8 @@ from circuit_breaker.settings import (
     RetryPolicy,
     parse_on_store_error,
     validate_callee_name,
+    validate_function_arn,
+    validate_max_depth,
 )
 
 CONTEXT_KEY = "circuit_breaker"
@@ -37,7 +40,15 @@ CONTEXT_KEY = "circuit_breaker"
 #: CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
-_TOP_LEVEL_KEYS = {"retry", "on_store_error", "max_depth", "log_retention_days", "callee_defaults", "callees"}
+_TOP_LEVEL_KEYS = {
+    "retry",
+    "on_store_error",
+    "max_depth",
+    "log_retention_days",
+    "log_execution_data",
+    "callee_defaults",
+    "callees",
+}
 _FUNCTION_KEYS = {"function_arn", "sample_function"}
 
 
@@ -60,6 +71,7 @@ class BreakerConfig:
     on_store_error: OnStoreError = OnStoreError.CALL
     max_depth: int = 16
     log_retention_days: int = 30
+    log_execution_data: bool = True
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -87,11 +99,7 @@ def _callee_entry(
     if function_arn is not None and sample_function is not None:
         raise InvalidSettingsError(f"{where}: give function_arn or sample_function, not both")
     if function_arn is not None:
-        if not isinstance(function_arn, str) or not function_arn.startswith("arn:") or ":function:" not in function_arn:
-            raise InvalidSettingsError(
-                f"{where}.function_arn must be a Lambda function ARN "
-                f"(arn:aws:lambda:REGION:ACCOUNT:function:NAME), got {function_arn!r}"
-            )
+        validate_function_arn(function_arn, f"{where}.function_arn")
     else:
         sample_function = name if sample_function is None else sample_function
         if sample_function not in sample_functions:
@@ -128,10 +136,15 @@ def parse_breaker_context(raw: Any, sample_functions: Collection[str]) -> Breake
     if "on_store_error" in block:
         config = replace(config, on_store_error=parse_on_store_error(block["on_store_error"]))
     if "max_depth" in block:
-        depth = block["max_depth"]
-        if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 1000:
-            raise InvalidSettingsError(f"{CONTEXT_KEY}.max_depth must be a whole number from 1 to 1000, got {depth!r}")
-        config = replace(config, max_depth=depth)
+        config = replace(config, max_depth=validate_max_depth(block["max_depth"], f"{CONTEXT_KEY}.max_depth"))
+    if "log_execution_data" in block:
+        value = block["log_execution_data"]
+        if not isinstance(value, bool):
+            raise InvalidSettingsError(
+                f"{CONTEXT_KEY}.log_execution_data must be true (log payloads for inspection and metrics) "
+                f"or false (keep payloads out of the logs), got {value!r}"
+            )
+        config = replace(config, log_execution_data=value)
     if "log_retention_days" in block:
         days = block["log_retention_days"]
         if days not in LOG_RETENTION_DAYS or isinstance(days, bool):

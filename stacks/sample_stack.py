@@ -71,6 +71,7 @@ class CircuitBreakerSampleStack(Stack):
                 on_store_error=self.config.on_store_error,
                 max_depth=self.config.max_depth,
                 log_retention=retention,
+                log_execution_data=self.config.log_execution_data,
                 table_removal_policy=RemovalPolicy.DESTROY,
             ),
         )

@@ -51,6 +51,12 @@ TEST_CALLEES: dict[str, dict[str, Any]] = {
     "flaky-window": {"sample_function": "flaky", "failure_threshold": 2, "failure_window_seconds": 30},
     "flaky-slow": {"sample_function": "flaky", "timeout_seconds": 1},
     "echo-closed": {"sample_function": "echo", "on_store_error": "fail"},
+    "flaky-answers": {"sample_function": "flaky", "failure_threshold": 1, "ignored_errors": ["CardDeclined", "ValidationError"]},
+    "flaky-once": {
+        "sample_function": "flaky",
+        "retry": {"interval_seconds": 2, "backoff_rate": 1.0, "max_attempts": 1, "max_delay_seconds": 8, "jitter_strategy": "NONE"},
+    },
+    "flaky-deadline": {"sample_function": "flaky", "timeout_seconds": 1, "deadline_seconds": 4, "retry": {"jitter_strategy": "NONE"}},
     "inspector": {"function_arn": INSPECTOR_ARN},
 }
 

@@ -34,12 +34,27 @@ def test_a_callee_name_that_could_break_the_registry_is_refused() -> None:
 
 
 def test_settings_that_cannot_finish_within_an_express_execution_are_refused() -> None:
-    with pytest.raises(InvalidSettingsError, match="longer than an Express execution may run"):
-        build(
-            lambda fn: CircuitBreakerProps(
-                callees={"slow": Callee(fn, CalleeSettings(timeout_seconds=120))}, retry=RetryPolicy(max_attempts=3)
-            )
-        )
+    # The deadline bounds the retries; one attempt past it could not fit in the five minutes.
+    with pytest.raises(InvalidSettingsError, match="deadline_seconds must be between 1 and 285"):
+        build(lambda fn: CircuitBreakerProps(callees={"slow": Callee(fn, CalleeSettings(timeout_seconds=120, deadline_seconds=400))}))
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        'arn:aws:lambda:eu-west-1:123456789012:function:pay"ment',
+        "arn:aws:lambda:eu-west-1:123456789012:function:pay'ment",
+        "arn:aws:lambda:eu-west-1:123456789012:layer:payment",
+        "arn:aws:lambda:eu-west-1:12345:function:payment",
+    ],
+)
+def test_a_function_arn_that_could_break_the_registry_is_refused(arn: str) -> None:
+    def props(_fn):
+        stack = cdk.Stack(cdk.App(), "Other")
+        return CircuitBreakerProps(callees={"payment": Callee(lambda_.Function.from_function_arn(stack, "Bad", arn))})
+
+    with pytest.raises(InvalidSettingsError, match="must be a Lambda function ARN"):
+        build(props)
 
 
 def test_two_breakers_with_the_same_id_in_different_scopes_get_their_own_log_groups() -> None:

@@ -37,7 +37,7 @@ def test_the_demo_narrates_open_fast_fail_probe_closed() -> None:
     positions = [out.find(step) for step in steps]
     assert all(p >= 0 for p in positions), [s for s, p in zip(steps, positions) if p < 0]
     assert positions == sorted(positions)
-    assert "Call callee (4 attempts; FlakyError x4)" in out
+    assert "flaky invoked  4 time(s)" in out  # the first failing call: four attempts (threshold 5)
     assert '"CircuitStatus": "OPEN"' in out
     events = out[out.find("Transition events published"):]
     for transition in ("CLOSED → OPEN", "OPEN → HALF_OPEN", "HALF_OPEN → CLOSED", "CLOSED → ISOLATED", "ISOLATED → CLOSED"):

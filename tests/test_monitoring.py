@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from tests.conftest import Breaker
+from tests.conftest import TEST_CALLEES, Breaker
 from tests.test_template import resources
 
 _EQUALITY = re.compile(r'^\{ \$\.([A-Za-z0-9_.]+) = "([^"]*)" \}$')
@@ -31,13 +31,14 @@ def filters(template: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_every_callee_gets_four_metrics_two_alarms_and_a_dashboard_row(template: dict[str, Any]) -> None:
     found = filters(template)
-    assert len(found) == 7 * 4
+    callees = len(["echo", "flaky", *TEST_CALLEES])
+    assert len(found) == callees * 4
     namespaces = Counter(f["MetricTransformations"][0]["MetricNamespace"] for f in found)
     assert namespaces["CircuitBreaker/flaky"] == 4
     names = {f["MetricTransformations"][0]["MetricName"] for f in found}
     assert names == {"Calls", "CalleeFailures", "ShortCircuits", "Opens"}
     alarms = [r["Properties"] for r in resources(template, "AWS::CloudWatch::Alarm").values()]
-    assert len(alarms) == 7 * 2
+    assert len(alarms) == callees * 2
     opened = next(a for a in alarms if a["Namespace"] == "CircuitBreaker/flaky" and a["MetricName"] == "Opens")
     assert (opened["Threshold"], opened["EvaluationPeriods"], opened["Statistic"], opened["Period"]) == (1, 1, "Sum", 60)
     stays = next(a for a in alarms if a["Namespace"] == "CircuitBreaker/flaky" and a["MetricName"] == "ShortCircuits")
@@ -53,11 +54,11 @@ def test_the_metric_filters_count_what_the_workflow_logs(breaker: Breaker, templ
     group = breaker.engine.deployment().log_group_name
     start = int(breaker.now() * 1000) - 1
 
-    breaker.call("flaky", {"ok": 1})                      # a call
-    for _ in range(3):
-        breaker.call("flaky", {"fail": True})             # three calls that fail; the third opens
+    breaker.call("flaky", {"ok": 1})                      # an invocation
+    breaker.call("flaky", {"fail": True})                 # four failed invocations (threshold 5)
+    breaker.call("flaky", {"fail": True})                 # the fifth failed invocation opens
     breaker.call("flaky", {"ok": 2})                      # short-circuited
-    breaker.call("echo", {"ok": 3})                       # another callee's call
+    breaker.call("echo", {"ok": 3})                       # another callee's invocation
 
     records = [json.loads(e["message"]) for e in logs.filter_log_events(logGroupName=group, startTime=start)["events"]]
     counts: Counter[tuple[str, str]] = Counter()
@@ -65,8 +66,8 @@ def test_the_metric_filters_count_what_the_workflow_logs(breaker: Breaker, templ
         transformation = metric_filter["MetricTransformations"][0]
         callee = transformation["MetricNamespace"].split("/", 1)[1]
         counts[(callee, transformation["MetricName"])] += sum(matches(metric_filter["FilterPattern"], r) for r in records)
-    assert counts[("flaky", "Calls")] == 4
-    assert counts[("flaky", "CalleeFailures")] == 3
+    assert counts[("flaky", "Calls")] == 6  # every invocation, retries included: failures / calls is a rate
+    assert counts[("flaky", "CalleeFailures")] == 5
     assert counts[("flaky", "Opens")] == 1
     assert counts[("flaky", "ShortCircuits")] == 1
     assert counts[("echo", "Calls")] == 1

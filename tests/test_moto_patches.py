@@ -205,3 +205,71 @@ def test_wait_states_wait_on_the_engine_clock(engine: LocalEngine) -> None:
     waits = engine.clock.waits(described["executionArn"], kind="wait")
     assert [(w["state"], w["seconds"]) for w in waits] == [("Pause", 200)]
     assert engine.clock.waits(described["executionArn"]) == []  # not a retry
+
+
+def _put_item_machine(condition: str) -> dict:
+    return jsonata_machine(
+        {
+            "Put": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:putItem",
+                "Arguments": {
+                    "TableName": "{% $states.input.table %}",
+                    "Item": {"ServiceName": {"S": "naming-probe"}},
+                    "ConditionExpression": condition,
+                },
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.errorOutput %}", "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Succeed"},
+        },
+        "Put",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "code"),
+    [
+        (None, "DynamoDB.AmazonDynamoDBException", "ValidationException"),  # a broken expression
+        ("ThrottlingException", "DynamoDB.AmazonDynamoDBException", "ThrottlingException"),
+        ("ReplicatedWriteConflictException", "DynamoDB.AmazonDynamoDBException", "ReplicatedWriteConflictException"),
+        ("ProvisionedThroughputExceededException", "DynamoDB.ProvisionedThroughputExceededException", "ProvisionedThroughputExceededException"),
+        ("RequestLimitExceeded", "DynamoDB.RequestLimitExceededException", "RequestLimitExceeded"),
+        ("InternalServerError", "DynamoDB.InternalServerErrorException", "InternalServerError"),
+    ],
+)
+def test_dynamodb_errors_are_named_as_aws_names_them(engine: LocalEngine, fault: str | None, error: str, code: str) -> None:
+    # AWS (../shared/parity error_handling/test_task_service_dynamodb): unmodelled codes are AmazonDynamoDBException.
+    engine.faults.clear()
+    if fault:
+        engine.faults.inject("dynamodb", "PutItem", fault, times=1)
+    condition = "attribute_not_exists(ServiceName)" if fault else "attribute_not_exists("  # a syntax error
+    try:
+        described = run_definition(engine, _put_item_machine(condition), {"table": engine.deployment().table_name})
+    finally:
+        engine.faults.clear()
+    caught = json.loads(described["output"])
+    assert caught["Error"] == error
+    assert f"Error Code: {code};" in caught["Cause"] and "(Service: AmazonDynamoDBv2; Status Code: " in caught["Cause"]
+
+
+def test_a_choice_states_own_assign_applies_whichever_rule_matches(engine: LocalEngine) -> None:
+    # AWS's Choice documentation: the state-level Assign "applies regardless of which choice rule matches";
+    # a name the matched rule assigns too keeps the rule's value, and both see the variables as they were.
+    machine = jsonata_machine(
+        {
+            "Start": {"Type": "Pass", "Assign": {"n": 1}, "Next": "Pick"},
+            "Pick": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Condition": "{% $states.input.left %}", "Assign": {"side": "left", "n": "{% $n + 10 %}"}, "Next": "Done"}
+                ],
+                "Default": "Done",
+                "Assign": {"side": "default", "seen": "{% $n %}", "n": "{% $n + 100 %}"},
+            },
+            "Done": {"Type": "Pass", "Output": "{% {'side': $side, 'seen': $seen, 'n': $n} %}", "End": True},
+        },
+        "Start",
+    )
+    assert json.loads(run_definition(engine, machine, {"left": True})["output"]) == {"side": "left", "seen": 1, "n": 11}
+    assert json.loads(run_definition(engine, machine, {"left": False})["output"]) == {"side": "default", "seen": 1, "n": 101}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from circuit_breaker.local.patches import substitute_definition
-from tests.conftest import INSPECTOR_ARN
+from tests.conftest import INSPECTOR_ARN, TEST_CALLEES
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -67,23 +68,28 @@ def test_the_definition_comes_from_the_asl_file_with_substitutions(template: dic
 
 def test_the_registry_names_every_callee_with_its_settings(state_machine: dict[str, Any]) -> None:
     registry = _registry(state_machine["DefinitionSubstitutions"]["Registry"]["Fn::Join"][1])
-    assert sorted(registry) == ["echo", "echo-closed", "flaky", "flaky-slow", "flaky-strict", "flaky-window", "inspector"]
+    assert sorted(registry) == sorted(["echo", "flaky", *TEST_CALLEES])
     assert registry["echo"] == {
         "functionArn": "ARN(Echo)",
         "metricId": 1,
-        "failureThreshold": 3,
+        "failureThreshold": 5,
         "failureWindowSeconds": 60,
         "breakSeconds": 30,
         "maxBreakSeconds": 300,
         "timeoutSeconds": 10,
         "probeLeaseSeconds": 15,
         "onStoreError": "call",
+        "ignoredErrors": [],
+        "retry": {"intervalSeconds": 1, "backoffRate": 2.0, "maxAttempts": 3, "maxDelaySeconds": 8, "jitter": "FULL"},
+        "deadlineSeconds": 50,
     }
     assert registry["flaky-strict"]["functionArn"] == "ARN(Flaky)"
     assert registry["flaky-strict"]["failureThreshold"] == 1
     assert registry["echo-closed"]["onStoreError"] == "fail"
     assert registry["inspector"]["functionArn"] == INSPECTOR_ARN
-    assert sorted(entry["metricId"] for entry in registry.values()) == list(range(1, 8))
+    assert sorted(entry["metricId"] for entry in registry.values()) == list(range(1, len(registry) + 1))
+    assert registry["flaky-answers"]["ignoredErrors"] == ["CardDeclined", "ValidationError"]
+    assert registry["flaky-once"]["retry"] == {"intervalSeconds": 2, "backoffRate": 1.0, "maxAttempts": 1, "maxDelaySeconds": 8, "jitter": "NONE"}
 
 
 def _registry(parts: list[Any]) -> dict[str, Any]:
@@ -98,13 +104,25 @@ def _registry(parts: list[Any]) -> dict[str, Any]:
     return json.loads(json.loads(f'"{text}"'))
 
 
-def test_the_callee_retry_policy_is_the_configured_one(definition: dict[str, Any]) -> None:
-    [retrier] = definition["States"]["Call callee"]["Retry"]
-    assert retrier["ErrorEquals"] == ["States.TaskFailed", "States.Timeout"]
-    assert (retrier["IntervalSeconds"], retrier["BackoffRate"], retrier["MaxAttempts"], retrier["MaxDelaySeconds"]) == (1, 2.0, 3, 8)
-    assert retrier["JitterStrategy"] == "FULL"
+def test_the_callee_is_retried_by_the_workflow_not_by_a_retrier(definition: dict[str, Any]) -> None:
+    # A native Retry never re-reads the circuit; the workflow's own loop does (Back off -> Get circuit).
+    assert "Retry" not in definition["States"]["Call callee"] and "Retry" not in definition["States"]["Call probe"]
     assert definition["States"]["Call callee"]["TimeoutSeconds"] == "{% $settings.timeoutSeconds %}"
-    assert "Retry" not in definition["States"]["Call probe"]
+    assert definition["States"]["Back off"]["Next"] == "Get circuit"
+
+
+def test_no_choice_state_assigns_at_state_level(definition: dict[str, Any]) -> None:
+    # AWS applies a Choice state's own Assign whichever rule matches: assign inside the rules instead.
+    choices = {name: state for name, state in definition["States"].items() if state["Type"] == "Choice"}
+    assert choices and all("Assign" not in state for state in choices.values())
+
+
+def test_the_breaker_errors_the_workflow_recognises_are_the_clients(definition: dict[str, Any]) -> None:
+    from circuit_breaker.errors import ERROR_CLASSES
+
+    condition = definition["States"]["Is it an answer?"]["Choices"][1]["Condition"]
+    named = set(re.findall(r"'([A-Za-z]+Error)'", condition))
+    assert named == {cls.__name__ for cls in ERROR_CLASSES.values()}
 
 
 def test_no_lambda_runs_in_the_control_path(definition: dict[str, Any]) -> None:
@@ -163,4 +181,4 @@ def test_the_stack_outputs_what_the_cli_reads(template: dict[str, Any]) -> None:
     assert set(template["Outputs"]) == {
         "StateMachineArn", "CircuitTableName", "ExecutionLogGroupName", "RegisteredCallees", "EventBusName", "EventSource",
     }
-    assert template["Outputs"]["RegisteredCallees"]["Value"] == "echo,echo-closed,flaky,flaky-slow,flaky-strict,flaky-window,inspector"
+    assert template["Outputs"]["RegisteredCallees"]["Value"] == ",".join(sorted(["echo", "flaky", *TEST_CALLEES]))

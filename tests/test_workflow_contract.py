@@ -55,6 +55,8 @@ def test_healthy_call_writes_nothing_to_the_table(breaker: Breaker) -> None:
         ({"callee": "echo", "depth": 1.5}, "depth must be a whole number"),
         ({"callee": "echo", "depth": "3"}, "depth must be a whole number"),
         ({"callee": "echo", "depth": None}, "depth must be a whole number"),
+        ({"callee": "echo", "depth": 1e300}, "depth must be a whole number"),
+        ({"callee": "echo", "depth": 2**60}, "depth must be a whole number"),
     ],
 )
 def test_invalid_input_is_rejected_with_a_message(breaker: Breaker, document: object, says: str) -> None:
@@ -63,6 +65,39 @@ def test_invalid_input_is_rejected_with_a_message(breaker: Breaker, document: ob
     assert outcome.error == "CircuitBreaker.InvalidInput"
     assert says in outcome.cause["message"]
     assert outcome.states == ["Check input", "Reject input"]
+
+
+def test_a_depth_too_large_for_a_double_is_invalid_input_not_a_query_error(breaker: Breaker) -> None:
+    # 1e400 is valid JSON; it reads as infinity, on which JSONata's $floor throws.
+    arn = breaker.sfn.start_execution(
+        stateMachineArn=breaker.engine.deployment().state_machine_arn, input='{"callee": "echo", "depth": 1e400}'
+    )["executionArn"]
+    outcome = breaker.finish(arn)
+    assert outcome.error == "CircuitBreaker.InvalidInput"
+    assert "a number out of range" in outcome.cause["message"]
+
+
+@pytest.mark.parametrize("name", ["constructor", "toString", "hasOwnProperty", "__proto__", "valueOf"])
+def test_prototype_member_names_are_unknown_callees(breaker: Breaker, name: str) -> None:
+    # The reference JSONata's $lookup returns an object's prototype members for these names.
+    outcome = breaker.call(name)
+    assert outcome.error == "CircuitBreaker.UnknownCallee"
+    assert outcome.cause["callee"] == name
+
+
+def test_echoed_input_is_bounded_so_the_cause_stays_valid_json(breaker: Breaker) -> None:
+    # AWS cuts a Cause at 32,768 characters: what a Cause echoes must be bounded, or callers get broken JSON.
+    long_name = "n" * 100_000
+    unknown = breaker.call(long_name)
+    assert unknown.error == "CircuitBreaker.UnknownCallee"
+    assert unknown.cause["callee"] == long_name[:200]
+    bad_depth = breaker.run({"callee": "echo", "depth": "7" * 200_000})
+    assert bad_depth.error == "CircuitBreaker.InvalidInput" and len(bad_depth.cause["message"]) < 400
+    failing = breaker.call("flaky-once", {"fail": True, "message": '"\\x01' * 10_000})
+    assert failing.error == "CircuitBreaker.CalleeFailed" and failing.cause["causeTruncated"] is True
+    for outcome in (unknown, bad_depth, failing):
+        described = breaker.sfn.describe_execution(executionArn=outcome.arn)
+        assert len(described["cause"]) < 32_768
 
 
 def test_unknown_callee_names_the_registered_ones(breaker: Breaker) -> None:
@@ -109,7 +144,7 @@ def test_open_circuit_fails_fast_without_calling_the_callee(breaker: Breaker) ->
     before = breaker.invocations("Flaky")
     outcome = breaker.call("flaky", {"fail": False})
     assert outcome.error == "CircuitBreaker.CircuitOpen"
-    assert outcome.cause == {"callee": "flaky", "state": "OPEN", "retryAfter": open_until}
+    assert outcome.cause == {"callee": "flaky", "state": "OPEN", "retryAfter": open_until, "attempts": 0}
     assert "Call callee" not in outcome.states
     assert breaker.invocations("Flaky") == before
 
@@ -119,7 +154,7 @@ def test_isolated_circuit_fails_with_the_operators_reason(breaker: Breaker) -> N
     breaker.put_item("echo", CircuitStatus="ISOLATED", Reason="maintenance window", IsolatedBy="ops", ExpiryTimeStamp=until)
     outcome = breaker.call("echo", {"a": 1})
     assert outcome.error == "CircuitBreaker.CircuitIsolated"
-    assert outcome.cause == {"callee": "echo", "reason": "maintenance window", "retryAfter": until}
+    assert outcome.cause == {"callee": "echo", "reason": "maintenance window", "retryAfter": until, "attempts": 0}
 
 
 def test_isolation_without_an_end_reports_no_retry_time(breaker: Breaker) -> None:

@@ -12,7 +12,7 @@ from circuit_breaker.cdk.construct import (
     metric_ids,
     registry_entry,
     registry_substitution,
-    render_definition,
+    retry_entry,
 )
 from circuit_breaker.settings import CalleeSettings, InvalidSettingsError, JitterStrategy, OnStoreError, RetryPolicy
 
@@ -28,5 +28,5 @@ __all__ = [
     "metric_ids",
     "registry_entry",
     "registry_substitution",
-    "render_definition",
+    "retry_entry",
 ]

@@ -9,13 +9,12 @@ can be limited to invoking exactly the registered functions.
 from __future__ import annotations
 
 import json
-import tempfile
 from importlib import resources as importlib_resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from aws_cdk import Acknowledgment, Names, RemovalPolicy, Tags, Validations
+from aws_cdk import Acknowledgment, Annotations, Names, RemovalPolicy, Tags, Token, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -27,12 +26,13 @@ from constructs import Construct
 
 from circuit_breaker.cdk.monitoring import MAX_MONITORED_CALLEES, CircuitBreakerMonitoring
 from circuit_breaker.settings import (
-    EXPRESS_MAX_SECONDS,
     CalleeSettings,
     InvalidSettingsError,
     OnStoreError,
     RetryPolicy,
     validate_callee_name,
+    validate_function_arn,
+    validate_max_depth,
 )
 
 #: The ASL file the state machine is built from: ``statemachine/`` in the repository, shipped in the wheel
@@ -42,11 +42,6 @@ DEFINITION_PATH = Path(str(importlib_resources.files("circuit_breaker.statemachi
 #: The tag on every breaker's state machine; its value is the construct's path in the app.
 DISCOVERY_TAG = "circuit-breaker"
 
-#: The states that call the callee with the workflow's retry policy.
-RETRYING_STATE = "Call callee"
-
-#: Headroom in an execution's five minutes for the table's reads and writes and their retries.
-_STORE_HEADROOM_SECONDS = 15
 
 
 @dataclass(frozen=True)
@@ -64,13 +59,17 @@ class CircuitBreakerProps:
     callees: Mapping[str, Callee]
     """The registry: callee name (what callers pass as ``callee``) to function and settings."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    """Backoff between attempts to call a callee."""
+    """Backoff between attempts to call a callee; a callee's own ``CalleeSettings.retry`` overrides it."""
     on_store_error: OnStoreError = OnStoreError.CALL
     """Fail open (``CALL``) or closed (``FAIL``) when the table cannot be read; callees may override it."""
     max_depth: int = 16
     """Call-chain depth at which a call fails with ``RecursionLimitExceeded``."""
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     """How long execution logs (which include payloads) are kept."""
+    log_execution_data: bool = True
+    """Log each state's input, output and variables (payloads included) for inspection in the console and
+    ``breaker history``. Payloads can be personal data: ``False`` keeps them out of the logs, and with them
+    the per-callee metrics and alarms, which read the workflow's markers from the logged variables."""
     log_encryption_key: kms.IKey | None = None
     """A KMS key for the execution logs; by default CloudWatch Logs' own encryption at rest."""
     table_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
@@ -159,7 +158,7 @@ class CircuitBreaker(Construct):
             "StateMachine",
             state_machine_name=props.state_machine_name,
             state_machine_type=sfn.StateMachineType.EXPRESS,
-            definition_body=sfn.DefinitionBody.from_file(str(render_definition(props.retry))),
+            definition_body=sfn.DefinitionBody.from_file(str(DEFINITION_PATH)),
             definition_substitutions={
                 "TableName": self.table.table_name,
                 "Registry": registry_substitution(props),
@@ -169,7 +168,9 @@ class CircuitBreaker(Construct):
             },
             role=self.role,
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=props.log_execution_data
+            ),
         )
         # What finds a breaker in any stack (the CLI, the client): its state machine carries this tag.
         Tags.of(self.state_machine).add(DISCOVERY_TAG, self.node.path)
@@ -185,7 +186,13 @@ class CircuitBreaker(Construct):
         )
 
         self.monitoring: CircuitBreakerMonitoring | None = None
-        if props.monitoring:
+        if props.monitoring and not props.log_execution_data:
+            Annotations.of(self).add_warning_v2(
+                "circuit-breaker:monitoring-off",
+                "log_execution_data=False: the per-callee metrics, alarms and dashboard are not created, because they "
+                "read the workflow's markers from the logged variables. Use the state machine's own metrics instead.",
+            )
+        elif props.monitoring:
             self.monitoring = CircuitBreakerMonitoring(
                 self,
                 "Monitoring",
@@ -200,8 +207,7 @@ class CircuitBreaker(Construct):
     def _check_props(props: CircuitBreakerProps) -> None:
         if not props.callees:
             raise InvalidSettingsError("register at least one callee: CircuitBreakerProps.callees is empty")
-        if isinstance(props.max_depth, bool) or not isinstance(props.max_depth, int) or not 1 <= props.max_depth <= 1000:
-            raise InvalidSettingsError(f"max_depth must be a whole number from 1 to 1000, got {props.max_depth!r}")
+        validate_max_depth(props.max_depth, "max_depth")
         if props.monitoring and len(props.callees) > MAX_MONITORED_CALLEES:
             raise InvalidSettingsError(
                 f"monitoring covers at most {MAX_MONITORED_CALLEES} callees (4 metric filters each, 100 per log group); "
@@ -211,17 +217,11 @@ class CircuitBreaker(Construct):
             raise InvalidSettingsError(f"stays_open_minutes must be from 1 to 60, got {props.stays_open_minutes!r}")
         if not props.event_source or props.event_source.startswith("aws."):
             raise InvalidSettingsError(f"event_source must be a non-empty name outside 'aws.', got {props.event_source!r}")
-        backoff = sum(props.retry.delays())
         for name, callee in props.callees.items():
             validate_callee_name(name)
-            worst = (props.retry.max_attempts + 1) * callee.settings.timeout_seconds + backoff + _STORE_HEADROOM_SECONDS
-            if worst > EXPRESS_MAX_SECONDS:
-                raise InvalidSettingsError(
-                    f"callee {name!r}: {props.retry.max_attempts + 1} attempts of up to "
-                    f"{callee.settings.timeout_seconds} s plus {backoff:g} s of backoff can take {worst:g} s, "
-                    f"longer than an Express execution may run ({EXPRESS_MAX_SECONDS} s); "
-                    "lower timeout_seconds or the retry policy's max_attempts"
-                )
+            arn = callee.function.function_arn
+            if not Token.is_unresolved(arn):
+                validate_function_arn(arn, f"callee {name!r}: the function's ARN")
 
 
 def metric_ids(callees: Mapping[str, Callee]) -> dict[str, int]:
@@ -229,7 +229,20 @@ def metric_ids(callees: Mapping[str, Callee]) -> dict[str, int]:
     return {name: index for index, name in enumerate(sorted(callees), start=1)}
 
 
-def registry_entry(callee: Callee, default_on_store_error: OnStoreError, metric_id: int) -> dict[str, object]:
+def retry_entry(retry: RetryPolicy) -> dict[str, object]:
+    """A retry policy as the state machine reads it."""
+    return {
+        "intervalSeconds": retry.interval_seconds,
+        "backoffRate": retry.backoff_rate,
+        "maxAttempts": retry.max_attempts,
+        "maxDelaySeconds": retry.max_delay_seconds,
+        "jitter": retry.jitter_strategy.value,
+    }
+
+
+def registry_entry(
+    callee: Callee, default_on_store_error: OnStoreError, metric_id: int, default_retry: RetryPolicy | None = None
+) -> dict[str, object]:
     """What the state machine knows of one callee (camelCase, as the ASL reads it)."""
     settings = callee.settings
     return {
@@ -242,6 +255,9 @@ def registry_entry(callee: Callee, default_on_store_error: OnStoreError, metric_
         "timeoutSeconds": settings.timeout_seconds,
         "probeLeaseSeconds": settings.probe_lease_seconds,
         "onStoreError": (settings.on_store_error or default_on_store_error).value,
+        "ignoredErrors": list(settings.ignored_errors),
+        "retry": retry_entry(settings.retry or default_retry or RetryPolicy()),
+        "deadlineSeconds": settings.deadline_seconds,
     }
 
 
@@ -255,32 +271,7 @@ def registry_substitution(props: CircuitBreakerProps) -> str:
     """
     ids = metric_ids(props.callees)
     registry = {
-        name: registry_entry(callee, props.on_store_error, ids[name]) for name, callee in sorted(props.callees.items())
+        name: registry_entry(callee, props.on_store_error, ids[name], props.retry)
+        for name, callee in sorted(props.callees.items())
     }
     return json.dumps(json.dumps(registry, separators=(",", ":")))[1:-1]
-
-
-def render_definition(retry: RetryPolicy, source: Path = DEFINITION_PATH) -> Path:
-    """Write the ASL file with ``retry`` in the callee's ``Retry`` and return the written file.
-
-    ASL takes retry settings only as literal numbers, and a placeholder there would make the file
-    invalid JSON; so the construct writes its policy into a copy of the file, which CDK then uploads
-    as the definition asset (content-addressed, so an unchanged policy deploys nothing new).
-    """
-    definition = json.loads(source.read_text())
-    try:
-        retriers = definition["States"][RETRYING_STATE]["Retry"]
-    except KeyError:
-        raise InvalidSettingsError(f"{source}: state {RETRYING_STATE!r} with a Retry field not found") from None
-    for retrier in retriers:
-        retrier.update(
-            IntervalSeconds=retry.interval_seconds,
-            BackoffRate=retry.backoff_rate,
-            MaxAttempts=retry.max_attempts,
-            MaxDelaySeconds=retry.max_delay_seconds,
-            JitterStrategy=retry.jitter_strategy.value,
-        )
-    text = json.dumps(definition, indent=2) + "\n"
-    target = Path(tempfile.mkdtemp(prefix="circuit-breaker-asl-")) / source.name
-    target.write_text(text)
-    return target

@@ -19,7 +19,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-#: The workflow's markers (variables assigned to the callee's metricId) and the metric each becomes.
+#: The workflow's markers (variables assigned to the callee's metricId) and the metric each becomes:
+#: Calls and CalleeFailures count invocations (every attempt and probe), so their ratio is a failure rate;
+#: ShortCircuits counts calls answered without invoking the callee; Opens, each open or reopen.
 MARKERS: Mapping[str, str] = {
     "calling": "Calls",
     "calleeFailed": "CalleeFailures",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Callable
 
 
 @dataclass
@@ -23,6 +24,11 @@ class Fault:
     message: str = "injected by the local engine"
     times: int | None = None
     hits: int = 0
+    before: Callable[[], None] | None = None
+    """Instead of failing, run this before the request proceeds (to interleave a change deterministically)."""
+    skip: int = 0
+    """Let this many matching requests through untouched first."""
+    seen: int = 0
 
     def exhausted(self) -> bool:
         return self.times is not None and self.hits >= self.times
@@ -43,12 +49,29 @@ class FaultInjector:
         *,
         status: int = 400,
         times: int | None = None,
+        skip: int = 0,
         message: str = "injected by the local engine",
     ) -> Fault:
-        """Make the next ``times`` (or all) ``service`` ``action`` requests fail with ``error_code``."""
-        if times is not None and times < 1:
-            raise ValueError(f"times must be 1 or more (or None for every request), got {times}")
-        fault = Fault(service=service.lower(), action=action, error_code=error_code, status=status, message=message, times=times)
+        """Make ``times`` (or all) ``service`` ``action`` requests fail with ``error_code``, after letting ``skip`` through."""
+        if (times is not None and times < 1) or skip < 0:
+            raise ValueError(f"times must be 1 or more (or None for every request) and skip 0 or more, got {times}, {skip}")
+        fault = Fault(
+            service=service.lower(), action=action, error_code=error_code, status=status, message=message, times=times, skip=skip
+        )
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def run_before(
+        self, service: str, action: str, callback: Callable[[], None], *, times: int = 1, skip: int = 0
+    ) -> Fault:
+        """Run ``callback`` just before ``times`` ``service`` ``action`` requests (after ``skip`` others), which then proceed.
+
+        The callback runs in the requesting thread; it may call the engine's services itself.
+        """
+        if times < 1 or skip < 0:
+            raise ValueError(f"times must be 1 or more and skip 0 or more, got times={times}, skip={skip}")
+        fault = Fault(service=service.lower(), action=action, error_code="", times=times, before=callback, skip=skip)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -63,6 +86,9 @@ class FaultInjector:
         with self._lock:
             for fault in self._faults:
                 if fault.service == service.lower() and fault.action == action and not fault.exhausted():
+                    fault.seen += 1
+                    if fault.seen <= fault.skip:
+                        continue
                     fault.hits += 1
                     return fault
         return None

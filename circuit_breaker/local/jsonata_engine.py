@@ -4,6 +4,11 @@ Step Functions adds ``$partition``, ``$range``, ``$hash``, ``$random``, ``$uuid`
 JSONata and rejects ``$eval``. Values reach an expression as real bindings (``$states`` and the
 workflow variables), never as text spliced into it, so a string holding quotes or backslashes (a
 Lambda error's cause, say) evaluates like any other string.
+
+Step Functions runs the JavaScript JSONata 2.0.6; :mod:`circuit_breaker.local.jsonata_js` makes
+jsonata-python answer as it does (numbers as doubles, ``$string`` as ``JSON.stringify``, ...), and
+bindings go in and results come out as ``JSON.parse`` and ``JSON.stringify`` would hand them over.
+``tests/test_jsonata_differential.py`` checks the workflow's expressions against the reference.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import hashlib
 import json
 import math
 import random
+import re
 import threading
 import uuid
 from functools import lru_cache
@@ -20,6 +26,10 @@ from typing import Any, Mapping
 
 from jsonata import Jsonata
 from jsonata.utils import Utils
+
+from circuit_breaker.local import jsonata_js
+
+jsonata_js.install()
 
 
 class QueryEvaluationError(Exception):
@@ -52,14 +62,17 @@ def sfn_partition(array: Any, size: Any) -> list[list[Any]]:
 
 
 def sfn_range(first: Any, last: Any, step: Any) -> list[int]:
-    """``$range(first, last, step)``: integers from ``first`` to ``last`` inclusive, ``step`` apart."""
+    """``$range(first, last, step)``: integers from ``first`` to ``last`` inclusive, ``step`` apart.
+
+    A JSONata sequence, as AWS recorded it: ``$range(1, 9, 9)`` is ``1``, not ``[1]``.
+    """
     start, stop, increment = (_whole(v, f"$range's {n}") for v, n in ((first, "first"), (last, "last"), (step, "step")))
     if increment == 0:
         raise QueryEvaluationError("$range's step must not be 0")
     values = list(range(start, stop + (1 if increment > 0 else -1), increment))
     if len(values) > 1000:
         raise QueryEvaluationError("$range may return at most 1000 items")
-    return values
+    return Utils.create_sequence_from_iter(values)
 
 
 def sfn_hash(value: Any, algorithm: Any) -> str:
@@ -89,9 +102,13 @@ def sfn_parse(text: Any) -> Any:
     if not isinstance(text, str):
         raise QueryEvaluationError("$parse expects a JSON string")
     try:
-        return _to_jsonata(json.loads(text))
-    except json.JSONDecodeError as error:
+        return _to_jsonata(jsonata_js.to_reference(json.loads(text, parse_constant=_no_constant)))
+    except (json.JSONDecodeError, ValueError, OverflowError) as error:
         raise QueryEvaluationError(f"$parse could not read its argument as JSON: {error}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def sfn_eval(*_args: Any) -> Any:
@@ -129,11 +146,43 @@ def _compiled(expression: str) -> Jsonata:
         return compiled
 
 
+_STATES_FIELD = re.compile(r"\$states\.([A-Za-z_]\w*)")
+_STATES_WHOLE = re.compile(r"\$states(?!\.[A-Za-z_])")
+
+
+@lru_cache(maxsize=4096)
+def _states_fields(expression: str) -> frozenset[str] | None:
+    """The ``$states`` fields an expression reads, or None when it may read them all (``$string($states)``)."""
+    if _STATES_WHOLE.search(expression):
+        return None
+    return frozenset(_STATES_FIELD.findall(expression))
+
+
+def _read_bindings(expression: str, bindings: Mapping[str, Any]) -> dict[str, Any]:
+    """The bindings the expression can read, as the reference would hold them.
+
+    Converting a value (a 256 KB payload, say) costs a walk through it, so only what the expression
+    names is converted: JSONata can reach a variable only by writing ``$name`` (``$eval`` is refused).
+    """
+    read: dict[str, Any] = {}
+    for name, value in bindings.items():
+        if "$" + name not in expression:
+            continue
+        if name == "states" and isinstance(value, Mapping):
+            fields = _states_fields(expression)
+            if fields is not None:
+                value = {field: value[field] for field in fields if field in value}
+        read[name] = _to_jsonata(jsonata_js.to_reference(value))
+    return read
+
+
 def evaluate(expression: str, bindings: Mapping[str, Any]) -> tuple[bool, Any]:
     """Evaluate ``expression`` with ``bindings`` (names without ``$``).
 
-    Returns ``(defined, value)``: ``defined`` is False when the expression produced nothing
-    (JSONata's *undefined*), which Step Functions distinguishes from ``null``.
+    Bindings are JSON values, read as the reference reads parsed JSON (``16.0`` is ``16``, 2^53 + 1
+    is 2^53). Returns ``(defined, value)``: ``defined`` is False when the expression produced nothing
+    (JSONata's *undefined*), which Step Functions distinguishes from ``null``; the value is what the
+    reference's ``JSON.stringify`` would write (a function is undefined, ``1e21`` stays a float).
     Raises :class:`QueryEvaluationError` with JSONata's message when the expression fails.
     """
     try:
@@ -141,11 +190,8 @@ def evaluate(expression: str, bindings: Mapping[str, Any]) -> tuple[bool, Any]:
         # on the instance, and $millis() reads it from the thread's current instance.
         instance = copy.copy(_compiled(expression))
         Jsonata.CURRENT.jsonata = instance
-        result = instance.evaluate(None, {name: _to_jsonata(value) for name, value in bindings.items()})
+        return jsonata_js.from_reference(instance.evaluate(None, _read_bindings(expression, bindings)))
     except QueryEvaluationError:
         raise
     except Exception as error:  # jsonata-python raises JException, ValueError, TypeError, ...
         raise QueryEvaluationError(str(error) or type(error).__name__) from None
-    if result is None:
-        return False, None
-    return True, Utils.convert_nulls(result)

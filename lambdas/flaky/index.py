@@ -3,11 +3,14 @@
 The payload steers it: ``{"fail": true}`` raises :class:`FlakyError`, ``{"fail_between": [t0, t1]}`` fails
 while the clock (epoch seconds) is inside that window (an outage that heals by itself, retries
 included), ``{"sleep_seconds": 2.5}`` waits first (to run into the breaker's timeout), and
-``{"message": "..."}`` sets the error message. Any other payload is answered unchanged.
+``{"message": "..."}`` sets the error message, ``{"error": "CardDeclined"}`` the error's name (what Lambda
+reports as ``errorType``: a business answer such as a declined card, which a callee may declare in its
+``ignored_errors``). Any other payload is answered unchanged.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -18,6 +21,8 @@ logger = Logger()
 
 #: Longer than any Lambda may run; a larger sleep is a mistake in the payload.
 MAX_SLEEP_SECONDS = 900
+#: A Python class name: what Lambda reports as the error's type.
+ERROR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 class FlakyError(Exception):
@@ -26,6 +31,13 @@ class FlakyError(Exception):
 
 class InvalidPayloadError(ValueError):
     """The payload's ``fail`` or ``sleep_seconds`` is not of the expected type."""
+
+
+def _error_class(event: dict[str, Any]) -> type[FlakyError]:
+    name = event.get("error", "FlakyError")
+    if not isinstance(name, str) or not ERROR_NAME.match(name):
+        raise InvalidPayloadError(f"error must name an error class (letters, digits, '_'), got {name!r}")
+    return FlakyError if name == "FlakyError" else type(name, (FlakyError,), {})
 
 
 def _sleep_seconds(event: dict[str, Any]) -> float:
@@ -47,6 +59,7 @@ def handler(event: Any, context: LambdaContext) -> Any:
         if not (isinstance(window, list) and len(window) == 2 and all(isinstance(t, (int, float)) for t in window)):
             raise InvalidPayloadError(f"fail_between must be [start, end] in epoch seconds, got {window!r}")
         fail = fail or window[0] <= time.time() < window[1]
+    error_class = _error_class(event)
     sleep_seconds = _sleep_seconds(event)
     if sleep_seconds:
         logger.info("sleeping", extra={"sleep_seconds": sleep_seconds})
@@ -54,5 +67,5 @@ def handler(event: Any, context: LambdaContext) -> Any:
     if fail:
         message = str(event.get("message", "flaky was asked to fail"))
         logger.warning("failing on request", extra={"error_message": message})
-        raise FlakyError(message)
+        raise error_class(message)
     return event

@@ -5,18 +5,18 @@ AWS does. Each :class:`PatchPoint` in :data:`PATCH_POINTS` names the moto attrib
 gap it covers (the README's *The local engine*) and the function of this package that covers it; the modules
 beside this one hold those functions, one concern each:
 
-==================== =====================================================================
-``jsonata``          JSONata expressions evaluated with real bindings, failures as AWS names them
-``service_errors``   errors of service-integration tasks (DynamoDB, EventBridge) named as on AWS
-``executions``       names, parsed-definition cache, output encoding, CloudWatch logging
-``waits``            ``Retry`` backoff and ``Wait`` states on the engine's :class:`EngineClock`
-``concurrency``      thread-safe clients, backend lookups, serialised DynamoDB requests
-``fault_injection``  service errors on purpose (the engine's :class:`FaultInjector`)
-``lambda_invoke``    handlers run in-process instead of in Docker, with their ClientContext
-``cloudformation``   state machines and public parameters from a synthesized template
-``sync_executions``  ``StartSyncExecution`` (Express machines answer synchronously), as AWS answers it
-``unknown_operations`` an API moto lacks answers a 4xx naming it, not a 500 with a traceback
-==================== =====================================================================
+- ``jsonata``: JSONata expressions evaluated with real bindings, failures as AWS names them
+- ``service_errors``: errors of service-integration tasks (DynamoDB, EventBridge) named as on AWS
+- ``choice``: Choice states' state-level ``Assign`` applied whichever rule matches
+- ``executions``: names, parsed-definition cache, output encoding, CloudWatch logging
+- ``waits``: ``Retry`` backoff and ``Wait`` states on the engine's :class:`EngineClock`
+- ``concurrency``: thread-safe clients, backend lookups, serialised DynamoDB requests
+- ``dynamodb_expressions``: a DynamoDB expression that does not parse is AWS's ValidationException
+- ``fault_injection``: service errors on purpose (the engine's :class:`FaultInjector`)
+- ``lambda_invoke``: handlers run in-process instead of in Docker, with their ClientContext
+- ``cloudformation``: state machines and public parameters from a synthesized template
+- ``sync_executions``: ``StartSyncExecution`` (Express machines answer synchronously), as AWS answers it
+- ``unknown_operations``: an API moto lacks answers a 4xx naming it, not a 500 with a traceback
 
 :func:`apply` installs them all; it refuses to run on a moto version other than :data:`MOTO_VERSION`,
 and ``tests/test_moto_patches.py`` checks that every patched attribute still exists, so an upgrade that
@@ -34,8 +34,10 @@ from typing import TYPE_CHECKING, Any, Callable
 from circuit_breaker.local import cloudformation_models
 from circuit_breaker.local.patches import (
     active,
+    choice,
     cloudformation,
     concurrency,
+    dynamodb_expressions,
     executions,
     fault_injection,
     jsonata,
@@ -115,6 +117,25 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         service_errors.passes_failure_events,
     ),
     PatchPoint(
+        f"{_SFN}.component.state.exec.state_task.service.state_task_service_dynamodb",
+        "StateTaskServiceDynamoDB._error_cause_from_client_error",
+        "every DynamoDB error is named DynamoDB.<code>; AWS names only the modelled exceptions so and every other "
+        "code (ThrottlingException, ValidationException...) DynamoDB.AmazonDynamoDBException, the code in the Cause",
+        service_errors.names_dynamodb_errors,
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.choice.state_choice",
+        "StateChoice._eval_state",
+        "a Choice state's own Assign is applied only when Default is taken; AWS applies it whichever rule matches",
+        _replacement(choice.choice_eval_state),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.choice.state_choice",
+        "StateChoice._eval_state_output",
+        "applies the state-level Assign on Default (now applied with the rule in _eval_state)",
+        _replacement(choice.choice_eval_state_output),
+    ),
+    PatchPoint(
         f"{_SFN}.component.state.exec.state_task.service.state_task_service_events",
         "StateTaskServiceEvents._from_error",
         "an EventBridge error (throttling, outage) in an events:putEvents task surfaces as States.Runtime "
@@ -178,6 +199,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "DynamoHandler.call_action",
         "conditional writes are checked and applied without a lock while executions run on threads",
         concurrency.serialised_dynamodb,
+    ),
+    PatchPoint(
+        "moto.dynamodb.comparisons",
+        "ConditionExpressionParser._assert",
+        "a condition expression with a syntax error raises a bare ValueError (an internal error) instead of AWS's "
+        "ValidationException, so a request that can never succeed looks like an outage",
+        _replacement(dynamodb_expressions.condition_syntax_error),
     ),
     PatchPoint(
         "moto.core.responses",

@@ -16,6 +16,9 @@ def faulty_call_action(original: Callable[..., Any]) -> Callable[..., Any]:
         fault = active.current().faults.match(self.boto3_service_name, self._get_action())
         if fault is None:
             return original(self)
+        if fault.before is not None:
+            fault.before()
+            return original(self)
         # JSON protocols read the error type from __type or the x-amzn-ErrorType header.
         body = json.dumps({"__type": fault.error_code, "message": fault.message, "Message": fault.message})
         headers = {"status": fault.status, "x-amzn-ErrorType": fault.error_code, "x-amzn-RequestId": str(uuid.uuid4())}

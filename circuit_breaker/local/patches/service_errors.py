@@ -53,3 +53,38 @@ def names_service_errors(prefix: str) -> Callable[[Callable[..., Any]], Callable
         return _from_error
 
     return wrap
+
+
+#: DynamoDB errors the Step Functions integration names after their own exception class (the Java SDK v1
+#: model it uses): code -> exception. Every other code (ThrottlingException, ValidationException,
+#: ReplicatedWriteConflictException...) surfaces as DynamoDB.AmazonDynamoDBException, its code in the Cause
+#: (recorded by AWS: ../shared/parity, error_handling/test_task_service_dynamodb).
+DYNAMODB_MODELLED_ERRORS: dict[str, str] = {
+    "ConditionalCheckFailedException": "ConditionalCheckFailedException",
+    "ProvisionedThroughputExceededException": "ProvisionedThroughputExceededException",
+    "ResourceNotFoundException": "ResourceNotFoundException",
+    "ItemCollectionSizeLimitExceededException": "ItemCollectionSizeLimitExceededException",
+    "TransactionConflictException": "TransactionConflictException",
+    "RequestLimitExceeded": "RequestLimitExceededException",
+    "InternalServerError": "InternalServerErrorException",
+}
+DYNAMODB_GENERIC_ERROR = "AmazonDynamoDBException"
+
+
+def dynamodb_error_name(code: str) -> str:
+    """The error name Step Functions gives a DynamoDB error code: ``DynamoDB.<Exception>``."""
+    return f"DynamoDB.{DYNAMODB_MODELLED_ERRORS.get(code, DYNAMODB_GENERIC_ERROR)}"
+
+
+def names_dynamodb_errors(original: Callable[..., Any]) -> Any:
+    """Replaces ``StateTaskServiceDynamoDB._error_cause_from_client_error`` (a staticmethod).
+
+    moto names every error ``DynamoDB.<code>``; AWS names only the modelled ones so. The Cause keeps
+    moto's (AWS's) format: ``<message> (Service: AmazonDynamoDBv2; Status Code: 400; Error Code: <code>; ...)``.
+    """
+
+    def _error_cause_from_client_error(client_error: Any) -> tuple[str, str]:
+        _, cause = original(client_error)
+        return dynamodb_error_name(client_error.response["Error"]["Code"]), cause
+
+    return staticmethod(_error_cause_from_client_error)
