@@ -33,7 +33,7 @@ synth: install
 deploy: install
 	$(BIN)/npx cdk deploy
 
-## bench: path costs, an outage simulation and the AWS cost model; writes docs/performance.md (about 8 min)
+## bench: path costs, an outage simulation and the AWS cost model; writes docs/performance.md (about 6 min)
 bench: install
 	$(BIN)/pytest -m benchmark -p no:cacheprovider -o addopts="" -s \
 		benchmarks/test_path_costs.py benchmarks/test_outage.py benchmarks/test_outage_cost.py

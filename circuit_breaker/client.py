@@ -1,9 +1,10 @@
 """The caller's client: call a callee through the breaker and get its answer, or a typed exception.
 
-On AWS a call is one ``StartSyncExecution`` (Express workflows answer synchronously). A local engine
-has no synchronous start, so there the client starts the execution and polls it until it ends.
-A callee that calls the breaker itself passes on the depth it was given (``depth_from_context``),
-so runaway call chains stop at the limit instead of looping.
+A call is one ``StartSyncExecution``, on AWS and on the local engine alike (the engine implements it,
+``circuit_breaker/local/patches/sync_executions.py``), so the code path the tests run is the one that
+runs on AWS. ``start`` and ``wait`` remain for asynchronous use (``StartExecution``; only the local
+engine describes Express executions). A callee that calls the breaker itself passes on the depth it
+was given (``depth_from_context``), so runaway call chains stop at the limit instead of looping.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.config import Config
+
 from circuit_breaker.deployment import DEFAULT_STACK_NAME, Connection, Deployment
 from circuit_breaker.errors import BreakerError, ExecutionFailedError, error_from_failure
+from circuit_breaker.settings import EXPRESS_MAX_SECONDS
 
-#: Express executions end within five minutes; a local poll gives up a little after that.
-_LOCAL_WAIT_SECONDS = 310.0
+#: Express executions end within five minutes; waits and reads give up a little after that.
+_LOCAL_WAIT_SECONDS = EXPRESS_MAX_SECONDS + 10.0
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,38 @@ def execution_input(callee: str, payload: Any = None, depth: int | None = None) 
     return json.dumps(document)
 
 
-class CircuitBreakerClient:
-    """Calls callees through one deployed circuit breaker."""
+def local_client_config(endpoint_url: str | None) -> Config | None:
+    """What a boto3 client needs to reach a local engine at ``endpoint_url``; ``None`` for AWS itself.
 
-    def __init__(self, connection: Connection, deployment: Deployment, poll_interval: float = 0.02) -> None:
+    botocore sends ``StartSyncExecution`` to the host prefixed ``sync-`` (``sync-127.0.0.1``), which
+    resolves nowhere: a client of a local endpoint must not inject host prefixes.
+    """
+    return Config(inject_host_prefix=False) if endpoint_url else None
+
+
+def stepfunctions_client(connection: Connection) -> Any:
+    """A Step Functions client for synchronous calls: a read waits out a whole Express execution.
+
+    botocore's default read timeout (60 s) is shorter than an Express execution may run (300 s), and a
+    timed-out read is retried, which would make the same call a second time.
+    """
+    config = Config(read_timeout=_LOCAL_WAIT_SECONDS)
+    local = local_client_config(connection.endpoint_url)
+    return connection.session.client(
+        "stepfunctions", endpoint_url=connection.endpoint_url, config=config.merge(local) if local else config
+    )
+
+
+class CircuitBreakerClient:
+    """Calls callees through one deployed circuit breaker (its state machine)."""
+
+    def __init__(self, connection: Connection, deployment: Deployment | str, poll_interval: float = 0.02) -> None:
+        """``deployment``: the breaker's resources (:class:`Deployment`), or just its state machine's ARN."""
         self.connection = connection
-        self.deployment = deployment
+        self.deployment = deployment if isinstance(deployment, Deployment) else None
+        self.state_machine_arn = deployment.state_machine_arn if isinstance(deployment, Deployment) else deployment
         self.poll_interval = poll_interval
-        self._sfn = connection.client("stepfunctions")
+        self._sfn = stepfunctions_client(connection)
 
     @classmethod
     def discover(cls, connection: Connection | None = None, stack_name: str = DEFAULT_STACK_NAME) -> "CircuitBreakerClient":
@@ -63,34 +91,43 @@ class CircuitBreakerClient:
         connection = connection or Connection.create()
         return cls(connection, Deployment.discover(connection, stack_name))
 
+    @classmethod
+    def for_state_machine(cls, state_machine_arn: str, connection: Connection | None = None) -> "CircuitBreakerClient":
+        """A client for the breaker whose state machine is ``state_machine_arn`` (a caller needs nothing else)."""
+        return cls(connection or Connection.create(), state_machine_arn)
+
     def call(self, callee: str, payload: Any = None, depth: int | None = None) -> CallResult:
-        """Call ``callee`` with ``payload`` and wait for its answer.
+        """Call ``callee`` with ``payload`` and wait for its answer (one ``StartSyncExecution``).
 
         Raises a :class:`~circuit_breaker.errors.BreakerError` subclass when the execution fails:
         ``CircuitOpenError``, ``CalleeFailedError``, ``UnknownCalleeError``...
         """
-        document = execution_input(callee, payload, depth)
-        if self.connection.local:
-            arn = self._sfn.start_execution(stateMachineArn=self.deployment.state_machine_arn, input=document)["executionArn"]
-            described = self.wait(arn)
-        else:
-            described = self._sfn.start_sync_execution(stateMachineArn=self.deployment.state_machine_arn, input=document)
-            arn = described["executionArn"]
-        status = described["status"]
-        if status == "SUCCEEDED":
-            return CallResult(output=json.loads(described.get("output") or "null"), execution_arn=arn)
-        if status == "FAILED":
-            raise error_from_failure(described.get("error"), described.get("cause"), arn)
-        raise ExecutionFailedError(f"States.{status}", {"message": f"the execution ended {status}"}, arn)
+        answer = self._sfn.start_sync_execution(
+            stateMachineArn=self.state_machine_arn, input=execution_input(callee, payload, depth)
+        )
+        return result_of(answer)
 
     def start(self, callee: str, payload: Any = None, depth: int | None = None) -> str:
         """Start a call without waiting for it (``StartExecution``); returns the execution ARN."""
         document = execution_input(callee, payload, depth)
-        return self._sfn.start_execution(stateMachineArn=self.deployment.state_machine_arn, input=document)["executionArn"]
+        return self._sfn.start_execution(stateMachineArn=self.state_machine_arn, input=document)["executionArn"]
 
     def wait(self, execution_arn: str, timeout: float = _LOCAL_WAIT_SECONDS) -> dict[str, Any]:
         """Poll a local execution until it ends (``DescribeExecution`` does not serve Express executions on AWS)."""
         return wait_for_execution(self._sfn, execution_arn, self.poll_interval, timeout)
+
+
+def result_of(finished: dict[str, Any]) -> CallResult:
+    """The answer of a finished execution (``StartSyncExecution``'s or ``DescribeExecution``'s), or its error raised."""
+    arn = finished["executionArn"]
+    status = finished["status"]
+    if status == "SUCCEEDED":
+        return CallResult(output=json.loads(finished.get("output") or "null"), execution_arn=arn)
+    if status == "FAILED":
+        raise error_from_failure(finished.get("error"), finished.get("cause"), arn)
+    raise ExecutionFailedError(
+        finished.get("error") or f"States.{status}", {"message": f"the execution ended {status}"}, arn
+    )
 
 
 def wait_for_execution(
@@ -110,4 +147,14 @@ def wait_for_execution(
         time.sleep(poll_interval)
 
 
-__all__ = ["BreakerError", "CallResult", "CircuitBreakerClient", "depth_from_context", "execution_input", "wait_for_execution"]
+__all__ = [
+    "BreakerError",
+    "CallResult",
+    "CircuitBreakerClient",
+    "depth_from_context",
+    "execution_input",
+    "local_client_config",
+    "result_of",
+    "stepfunctions_client",
+    "wait_for_execution",
+]

@@ -1,4 +1,4 @@
-"""Typed exceptions for the workflow's failures (DESIGN.md section 2).
+"""Typed exceptions for the workflow's failures (the README's *Errors* table).
 
 Every failed execution ends with an error name and a JSON ``Cause``; :func:`error_from_failure`
 turns them into the matching exception, with the cause's fields as attributes, so a caller can

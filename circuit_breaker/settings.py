@@ -1,6 +1,6 @@
 """Per-callee settings and the workflow's retry policy.
 
-Plain dataclasses with the defaults of DESIGN section 5. They are validated when built, so a bad value
+Plain dataclasses with the defaults of the README's *Configuration* tables. They are validated when built, so a bad value
 fails ``cdk synth`` with a message naming the setting, instead of producing a state machine that
 misbehaves at run time. Nothing here imports aws-cdk-lib: the values are unit-testable on their own.
 """
@@ -124,7 +124,7 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class CalleeSettings:
-    """How the breaker treats one callee (DESIGN section 5)."""
+    """How the breaker treats one callee (the README's *Configuration*)."""
 
     failure_threshold: int = 5
     """Failed attempts within the window that open the circuit.

@@ -33,7 +33,7 @@ def test_the_patches_are_installed_on_a_running_engine(engine: LocalEngine) -> N
     assert installed is not None
     replaced = [p for p in PATCH_POINTS if p.target in installed.originals]
     assert replaced == [p for p in PATCH_POINTS if p.patch is not None]
-    assert len(replaced) == len(PATCH_POINTS) - 2  # the SSM parameter store and the CloudFormation model map are added to, not replaced
+    assert len(replaced) == len(PATCH_POINTS) - 3  # the SSM parameter store, the CloudFormation model map and the Step Functions API are added to, not replaced
     for point in replaced:
         owner, name = point.resolve()
         current = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)

@@ -44,13 +44,19 @@ class StackArtifact:
     directory: Path
 
 
-def load_stack(assembly_dir: Path, stack_name: str) -> StackArtifact:
-    """Read ``stack_name`` from the assembly in ``assembly_dir`` (what ``cdk synth`` wrote)."""
+def load_stack(assembly_dir: Path, stack_name: str | None = None) -> StackArtifact:
+    """Read ``stack_name`` from the assembly in ``assembly_dir`` (what ``cdk synth`` wrote); ``None``: its only stack."""
     manifest_path = assembly_dir / "manifest.json"
     if not manifest_path.is_file():
         raise AssemblyError(f"no cloud assembly in {assembly_dir} (manifest.json missing); run `make synth` first")
     artifacts = json.loads(manifest_path.read_text()).get("artifacts", {})
     stacks = {name: a for name, a in artifacts.items() if a.get("type") == "aws:cloudformation:stack"}
+    if stack_name is None:
+        if len(stacks) != 1:
+            raise AssemblyError(
+                f"the assembly at {assembly_dir} has {len(stacks)} stacks ({', '.join(sorted(stacks)) or 'none'}): name the one to deploy"
+            )
+        stack_name = next(iter(stacks))
     if stack_name not in stacks:
         raise AssemblyError(
             f"stack {stack_name!r} is not in the assembly at {assembly_dir}; it has: {', '.join(sorted(stacks)) or 'none'}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -21,9 +22,11 @@ from moto import mock_aws
 
 from circuit_breaker.deployment import Connection, Deployment
 from circuit_breaker.local import patches
-from circuit_breaker.local.deployer import LocalDeployer, load_stack, synthesize
+from circuit_breaker.local.deployer import LocalDeployer, StackArtifact, load_stack, synthesize
 from circuit_breaker.local.faults import FaultInjector
 from circuit_breaker.local.lambda_runtime import LambdaRuntime
+from circuit_breaker.local.server import EngineServer
+from circuit_breaker.local.stack_breaker import find_breaker
 
 #: moto's default account; every local resource lives there.
 LOCAL_ACCOUNT = "123456789012"
@@ -42,14 +45,15 @@ class EngineError(RuntimeError):
 class EngineConfig:
     """How to build a local engine."""
 
-    stack_name: str = "CircuitBreaker"
+    stack_name: str | None = None
+    """The stack of the assembly to deploy; ``None``: the assembly's only stack."""
     region: str = LOCAL_REGION
     wait_scale: float = 1.0
     """Factor on every wait of an execution (Retry backoff, Wait states): 1 waits as on AWS, 0 not at all (tests)."""
 
 
 class LocalEngine:
-    """An in-process AWS (moto) with the circuit-breaker stack deployed on it.
+    """An in-process AWS (moto) with a synthesized stack deployed on it: the sample's, or any that holds a breaker.
 
     Only one engine runs per process (moto's backends are process-wide); use it as a context manager.
     """
@@ -63,18 +67,30 @@ class LocalEngine:
         self.runtime = LambdaRuntime()
         self.faults = FaultInjector()
         self.outputs: dict[str, str] = {}
+        self.stack: StackArtifact | None = None
         self._function_names: dict[str, str] = {}
+        self._deployments: dict[str | None, Deployment] = {}
         self._mock: Any = None
         self._server: Any = None
         self._saved_environ: dict[str, str | None] = {}
+        self._temporary_assembly = False
 
     @classmethod
     def from_project(
         cls, project_dir: Path, config: EngineConfig | None = None, context: Mapping[str, Any] | None = None
     ) -> "LocalEngine":
-        """Synthesize the project's CDK app (with extra ``context``) and build an engine for it."""
+        """Synthesize the project's CDK app (with extra ``context``) and build an engine for it.
+
+        The assembly goes to a temporary directory, which :meth:`stop` removes.
+        """
         out_dir = Path(tempfile.mkdtemp(prefix="breaker-cdk-out-"))
-        return cls(synthesize(Path(project_dir), out_dir, context), config)
+        try:
+            engine = cls(synthesize(Path(project_dir), out_dir, context), config)
+        except BaseException:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            raise
+        engine._temporary_assembly = True
+        return engine
 
     def session(self) -> boto3.session.Session:
         """A boto3 session whose clients reach this engine."""
@@ -84,20 +100,38 @@ class LocalEngine:
         """A connection for the client and CLI code: this engine, in this process."""
         return Connection(self.session(), endpoint_url=None, local=True)
 
-    def deployment(self) -> Deployment:
-        """The deployed stack's resources (from its outputs)."""
-        return Deployment.from_outputs(self.config.stack_name, self.outputs)
+    @property
+    def stack_name(self) -> str:
+        """The name of the deployed stack."""
+        if self.stack is None:
+            raise EngineError("the engine has deployed nothing yet: start it first")
+        return self.stack.name
+
+    def deployment(self, path: str | None = None) -> Deployment:
+        """The deployed circuit breaker's resources (``path``: which construct, when the stack holds several).
+
+        From the stack's outputs when it publishes them (the sample stack), else from the state machine the
+        construct tagged (:func:`circuit_breaker.local.stack_breaker.find_breaker`).
+        """
+        if path not in self._deployments:
+            self._deployments[path] = find_breaker(self.stack_name, self.stack.template, self._physical_ids(), self.outputs, path)  # type: ignore[union-attr]
+        return self._deployments[path]
+
+    def _physical_ids(self) -> dict[str, str]:
+        cloudformation = self.session().client("cloudformation")
+        resources = cloudformation.list_stack_resources(StackName=self.stack_name)["StackResourceSummaries"]
+        return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
 
     def function_name(self, logical_id_prefix: str) -> str:
         """The physical name of the stack's Lambda function whose logical ID starts with ``logical_id_prefix``."""
         if logical_id_prefix in self._function_names:
             return self._function_names[logical_id_prefix]
         cloudformation = self.session().client("cloudformation")
-        for resource in cloudformation.list_stack_resources(StackName=self.config.stack_name)["StackResourceSummaries"]:
+        for resource in cloudformation.list_stack_resources(StackName=self.stack_name)["StackResourceSummaries"]:
             if resource["ResourceType"] == "AWS::Lambda::Function" and resource["LogicalResourceId"].startswith(logical_id_prefix):
                 self._function_names[logical_id_prefix] = resource["PhysicalResourceId"]
                 return resource["PhysicalResourceId"]
-        raise EngineError(f"no Lambda function with a logical ID starting {logical_id_prefix!r} in {self.config.stack_name}")
+        raise EngineError(f"no Lambda function with a logical ID starting {logical_id_prefix!r} in {self.stack_name}")
 
     def start(self) -> "LocalEngine":
         """Start moto, patch it and deploy the stack."""
@@ -133,21 +167,24 @@ class LocalEngine:
                 lambda name, value: patches.put_public_parameter(LOCAL_ACCOUNT, self.config.region, name, value),
             )
             self.outputs = deployer.deploy(stack)
+            self.stack = stack
         except BaseException:
             self.stop()
             raise
         return self
 
     def serve(self, host: str = "127.0.0.1", port: int = 4566) -> str:
-        """Also answer AWS API calls over HTTP on ``host:port``; returns the endpoint URL."""
-        from moto.server import ThreadedMotoServer
+        """Also answer AWS API calls over HTTP on ``host:port``; returns the endpoint URL.
 
+        Clients of the endpoint must not inject host prefixes (``StartSyncExecution`` goes to ``sync-HOST``):
+        boto3 with :func:`circuit_breaker.client.local_client_config`, the aws CLI with
+        ``AWS_DISABLE_HOST_PREFIX_INJECTION=true``.
+        """
         if self._mock is None:
             raise EngineError("start the engine before serving it")
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-        self._server.start()
-        return f"http://{host}:{port}"
+        self._server = EngineServer(host, port)
+        return self._server.start()
 
     def stop(self) -> None:
         """Stop serving, stop moto and restore the environment."""
@@ -163,6 +200,8 @@ class LocalEngine:
             else:
                 os.environ[key] = value
         self._saved_environ.clear()
+        if self._temporary_assembly:
+            shutil.rmtree(self.assembly_dir, ignore_errors=True)
         with _engine_lock:
             if LocalEngine._running is self:
                 LocalEngine._running = None

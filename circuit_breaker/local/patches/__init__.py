@@ -2,7 +2,7 @@
 
 moto's Step Functions executor (ported from LocalStack's interpreter) runs ASL, but not yet the way
 AWS does. Each :class:`PatchPoint` in :data:`PATCH_POINTS` names the moto attribute it replaces, the
-gap it covers (DESIGN.md section 8) and the function of this package that covers it; the modules
+gap it covers (the README's *The local engine*) and the function of this package that covers it; the modules
 beside this one hold those functions, one concern each:
 
 - ``jsonata``: JSONata expressions evaluated with real bindings, failures as AWS names them
@@ -15,6 +15,8 @@ beside this one hold those functions, one concern each:
 - ``fault_injection``: service errors on purpose (the engine's :class:`FaultInjector`)
 - ``lambda_invoke``: handlers run in-process instead of in Docker, with their ClientContext
 - ``cloudformation``: state machines and public parameters from a synthesized template
+- ``sync_executions``: ``StartSyncExecution`` (Express machines answer synchronously), as AWS answers it
+- ``unknown_operations``: an API moto lacks answers a 4xx naming it, not a 500 with a traceback
 
 :func:`apply` installs them all; it refuses to run on a moto version other than :data:`MOTO_VERSION`,
 and ``tests/test_moto_patches.py`` checks that every patched attribute still exists, so an upgrade that
@@ -41,6 +43,8 @@ from circuit_breaker.local.patches import (
     jsonata,
     lambda_invoke,
     service_errors,
+    sync_executions,
+    unknown_operations,
     waits,
 )
 from circuit_breaker.local.patches.cloudformation import put_public_parameter, substitute_definition
@@ -237,6 +241,39 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "DefinitionS3Location, DefinitionSubstitutions, StateMachineType, logging and tracing",
         _replacement(classmethod(cloudformation.state_machine_from_cloudformation)),
     ),
+    PatchPoint(
+        "moto.stepfunctions.responses",
+        "StepFunctionResponse",
+        "no StartSyncExecution (moto has the synchronous executor, SyncExecution, but no API for it): "
+        "sync_executions.register adds the operation to this class (not replaced)",
+        None,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.urls",
+        "url_bases",
+        "StartSyncExecution goes to the host sync-states.REGION.amazonaws.com (the operation's host prefix), "
+        "which Step Functions' URL patterns do not match in process",
+        sync_executions.with_sync_url_base,
+    ),
+    PatchPoint(
+        "moto.backend_index",
+        "backend_url_patterns",
+        "the same sync-states host is attributed to no service when moto routes an in-process request",
+        sync_executions.with_sync_url_pattern,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.models",
+        "StepFunctionBackend.accepted_exec_arn_format",
+        "execution ARNs of AWS's Express form (...:express:MACHINE:NAME:ID, what StartSyncExecution returns) "
+        "are refused as invalid by DescribeExecution and GetExecutionHistory",
+        _replacement(sync_executions.EXECUTION_ARN_FORMAT),
+    ),
+    PatchPoint(
+        "moto.core.responses",
+        "BaseResponse._dispatch",
+        "an operation moto does not implement raises NotImplementedError: over HTTP an HTTP 500 with a traceback",
+        unknown_operations.refuses_unknown_operations,
+    ),
 )
 
 
@@ -278,6 +315,7 @@ def apply(runtime: "LambdaRuntime", clock: EngineClock, faults: "FaultInjector")
             if point.patch is not None:
                 _install(point, originals)
         cloudformation_models.register()
+        sync_executions.register()
         active.set_installed(active.Installed(runtime=runtime, clock=clock, faults=faults, originals=originals))
 
 
