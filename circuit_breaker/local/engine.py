@@ -1,8 +1,8 @@
 """The embedded local engine: moto with Step Functions execution, patched to run this workflow as AWS does.
 
 One :class:`LocalEngine` holds one in-memory AWS account: it starts moto, installs the patches of
-:mod:`circuit_breaker.local.patches`, deploys a synthesized stack onto it and hands out boto3
-sessions that reach it. :meth:`LocalEngine.serve` also exposes it on 127.0.0.1, so other processes
+:mod:`circuit_breaker.local.patches` (the part shared with the bare :class:`MotoEngine`), deploys a
+synthesized stack onto it and hands out boto3 sessions that reach it. :meth:`LocalEngine.serve` also exposes it on 127.0.0.1, so other processes
 (``breaker --local``, the AWS CLI with ``--endpoint-url``) can use it.
 """
 
@@ -48,64 +48,42 @@ class EngineConfig:
     """Factor on every wait of an execution (Retry backoff, Wait states): 1 waits as on AWS, 0 not at all (tests)."""
 
 
-class LocalEngine:
-    """An in-process AWS (moto) with the circuit-breaker stack deployed on it.
+class MotoEngine:
+    """An in-process AWS account (moto) with the engine's patches installed, and nothing deployed.
+
+    What every local engine shares: moto started with Step Functions execution, the patches of
+    :mod:`circuit_breaker.local.patches`, credentials that keep clients in the process, and the
+    engine's Lambda runtime, clock and fault injector. :class:`LocalEngine` adds a deployed stack;
+    the parity harness (:mod:`circuit_breaker.local.parity`) uses this bare one.
 
     Only one engine runs per process (moto's backends are process-wide); use it as a context manager.
     """
 
-    _running: "LocalEngine | None" = None
+    _running: "MotoEngine | None" = None
 
-    def __init__(self, assembly_dir: Path, config: EngineConfig | None = None) -> None:
-        self.assembly_dir = Path(assembly_dir)
+    def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
         self.clock = patches.EngineClock(scale=self.config.wait_scale)
         self.runtime = LambdaRuntime()
         self.faults = FaultInjector()
-        self.outputs: dict[str, str] = {}
-        self._function_names: dict[str, str] = {}
         self._mock: Any = None
         self._server: Any = None
         self._saved_environ: dict[str, str | None] = {}
 
-    @classmethod
-    def from_project(
-        cls, project_dir: Path, config: EngineConfig | None = None, context: Mapping[str, Any] | None = None
-    ) -> "LocalEngine":
-        """Synthesize the project's CDK app (with extra ``context``) and build an engine for it."""
-        out_dir = Path(tempfile.mkdtemp(prefix="breaker-cdk-out-"))
-        return cls(synthesize(Path(project_dir), out_dir, context), config)
+    @property
+    def account(self) -> str:
+        return LOCAL_ACCOUNT
 
     def session(self) -> boto3.session.Session:
         """A boto3 session whose clients reach this engine."""
         return boto3.session.Session(region_name=self.config.region, **LOCAL_CREDENTIALS)
 
-    def connection(self) -> Connection:
-        """A connection for the client and CLI code: this engine, in this process."""
-        return Connection(self.session(), endpoint_url=None, local=True)
-
-    def deployment(self) -> Deployment:
-        """The deployed stack's resources (from its outputs)."""
-        return Deployment.from_outputs(self.config.stack_name, self.outputs)
-
-    def function_name(self, logical_id_prefix: str) -> str:
-        """The physical name of the stack's Lambda function whose logical ID starts with ``logical_id_prefix``."""
-        if logical_id_prefix in self._function_names:
-            return self._function_names[logical_id_prefix]
-        cloudformation = self.session().client("cloudformation")
-        for resource in cloudformation.list_stack_resources(StackName=self.config.stack_name)["StackResourceSummaries"]:
-            if resource["ResourceType"] == "AWS::Lambda::Function" and resource["LogicalResourceId"].startswith(logical_id_prefix):
-                self._function_names[logical_id_prefix] = resource["PhysicalResourceId"]
-                return resource["PhysicalResourceId"]
-        raise EngineError(f"no Lambda function with a logical ID starting {logical_id_prefix!r} in {self.config.stack_name}")
-
-    def start(self) -> "LocalEngine":
-        """Start moto, patch it and deploy the stack."""
-        stack = load_stack(self.assembly_dir, self.config.stack_name)
+    def start(self) -> "MotoEngine":
+        """Start moto and patch it."""
         with _engine_lock:
-            if LocalEngine._running is not None:
+            if MotoEngine._running is not None:
                 raise EngineError("a local engine is already running in this process; stop it first")
-            LocalEngine._running = self
+            MotoEngine._running = self
         try:
             # Clients must not leave the process: pin credentials and drop any endpoint override.
             for key, value in {
@@ -126,17 +104,14 @@ class LocalEngine:
             patches.apply(self.runtime, self.clock, self.faults)
             self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
             self._mock.start()
-            deployer = LocalDeployer(
-                self.session(),
-                LOCAL_ACCOUNT,
-                self.config.region,
-                lambda name, value: patches.put_public_parameter(LOCAL_ACCOUNT, self.config.region, name, value),
-            )
-            self.outputs = deployer.deploy(stack)
+            self._after_start()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _after_start(self) -> None:
+        """What a subclass adds once moto runs (deploying a stack, say)."""
 
     def serve(self, host: str = "127.0.0.1", port: int = 4566) -> str:
         """Also answer AWS API calls over HTTP on ``host:port``; returns the endpoint URL."""
@@ -164,11 +139,66 @@ class LocalEngine:
                 os.environ[key] = value
         self._saved_environ.clear()
         with _engine_lock:
-            if LocalEngine._running is self:
-                LocalEngine._running = None
+            if MotoEngine._running is self:
+                MotoEngine._running = None
 
-    def __enter__(self) -> "LocalEngine":
+    def __enter__(self) -> "MotoEngine":
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class LocalEngine(MotoEngine):
+    """An in-process AWS (moto) with the circuit-breaker stack deployed on it."""
+
+    def __init__(self, assembly_dir: Path, config: EngineConfig | None = None) -> None:
+        super().__init__(config)
+        self.assembly_dir = Path(assembly_dir)
+        self.outputs: dict[str, str] = {}
+        self._function_names: dict[str, str] = {}
+
+    @classmethod
+    def from_project(
+        cls, project_dir: Path, config: EngineConfig | None = None, context: Mapping[str, Any] | None = None
+    ) -> "LocalEngine":
+        """Synthesize the project's CDK app (with extra ``context``) and build an engine for it."""
+        out_dir = Path(tempfile.mkdtemp(prefix="breaker-cdk-out-"))
+        return cls(synthesize(Path(project_dir), out_dir, context), config)
+
+    def connection(self) -> Connection:
+        """A connection for the client and CLI code: this engine, in this process."""
+        return Connection(self.session(), endpoint_url=None, local=True)
+
+    def deployment(self) -> Deployment:
+        """The deployed stack's resources (from its outputs)."""
+        return Deployment.from_outputs(self.config.stack_name, self.outputs)
+
+    def function_name(self, logical_id_prefix: str) -> str:
+        """The physical name of the stack's Lambda function whose logical ID starts with ``logical_id_prefix``."""
+        if logical_id_prefix in self._function_names:
+            return self._function_names[logical_id_prefix]
+        cloudformation = self.session().client("cloudformation")
+        for resource in cloudformation.list_stack_resources(StackName=self.config.stack_name)["StackResourceSummaries"]:
+            if resource["ResourceType"] == "AWS::Lambda::Function" and resource["LogicalResourceId"].startswith(logical_id_prefix):
+                self._function_names[logical_id_prefix] = resource["PhysicalResourceId"]
+                return resource["PhysicalResourceId"]
+        raise EngineError(f"no Lambda function with a logical ID starting {logical_id_prefix!r} in {self.config.stack_name}")
+
+    def start(self) -> "LocalEngine":
+        """Start moto, patch it and deploy the stack."""
+        self._stack = load_stack(self.assembly_dir, self.config.stack_name)
+        super().start()
+        return self
+
+    def _after_start(self) -> None:
+        deployer = LocalDeployer(
+            self.session(),
+            LOCAL_ACCOUNT,
+            self.config.region,
+            lambda name, value: patches.put_public_parameter(LOCAL_ACCOUNT, self.config.region, name, value),
+        )
+        self.outputs = deployer.deploy(self._stack)
+
+    def __enter__(self) -> "LocalEngine":
+        return self.start()
