@@ -13,6 +13,7 @@ beside this one hold those functions, one concern each:
 ``concurrency``      thread-safe clients, backend lookups, serialised DynamoDB requests
 ``fault_injection``  service errors on purpose (the engine's :class:`FaultInjector`)
 ``lambda_invoke``    handlers run in-process instead of in Docker, with their ClientContext
+``sdk_metadata``     integration results with the SDK's HTTP metadata, Lambda payloads read as strict JSON
 ``cloudformation``   state machines and public parameters from a synthesized template
 ==================== =====================================================================
 
@@ -38,6 +39,7 @@ from circuit_breaker.local.patches import (
     fault_injection,
     jsonata,
     lambda_invoke,
+    sdk_metadata,
     service_errors,
     waits,
 )
@@ -187,6 +189,19 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "LambdaFunction.invoke",
         "invoking a function needs Docker, and the invoke's ClientContext never reaches the handler",
         _replacement(lambda_invoke.lambda_invoke),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.exec.state_task.lambda_eval_utils",
+        "execute_lambda_function_integration",
+        "a Lambda task's result (lambda:invoke, or the payload of a function-ARN task) lacks the SDK metadata AWS returns (SdkHttpMetadata, SdkResponseMetadata, "
+        "ExecutedVersion), and a payload such as NaN that is not JSON is parsed into a value JSON cannot carry",
+        _replacement(sdk_metadata.lambda_invoke_integration),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.exec.state_task.service.state_task_service_dynamodb",
+        "StateTaskServiceDynamoDB._eval_service_task",
+        "a DynamoDB task's result lacks the SDK metadata AWS returns (SdkHttpMetadata, SdkResponseMetadata)",
+        _replacement(sdk_metadata.dynamodb_task),
     ),
     PatchPoint(
         "moto.ssm.models",

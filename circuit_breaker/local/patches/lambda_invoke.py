@@ -51,6 +51,7 @@ def lambda_invoke(self: Any, body: Any, request_headers: Any, response_headers: 
         threading.Thread(target=run, name=f"lambda-event-{self.function_name}", daemon=True).start()
         return b""
     outcome = run()
+    response_headers["x-amz-executed-version"] = "$LATEST" if str(self.version) in ("", "None", "0") else str(self.version)
     if outcome.function_error:
         response_headers["x-amz-function-error"] = outcome.function_error
     response_headers["x-amz-log-result"] = base64.b64encode(outcome.log.encode()[-4096:]).decode()
