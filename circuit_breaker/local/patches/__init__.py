@@ -141,8 +141,22 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         "moto.stepfunctions.parser.models",
         "StepFunctionsParserBackend.start_execution",
-        "an execution started without a name is named 'None', so the next one fails with ExecutionAlreadyExists",
-        executions.names_executions,
+        "an execution started without a name is named 'None', so the next one fails with ExecutionAlreadyExists; "
+        "input that is not JSON (NaN, Infinity) is accepted and its output is not JSON either",
+        executions.starts_executions,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.parser.models",
+        "StepFunctionsParserBackend.create_state_machine",
+        "a definition the parser refuses is answered with an empty error code instead of InvalidDefinition",
+        executions.names_definition_errors,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.parser.backend.execution_worker",
+        "ExecutionWorker.start",
+        "an input nested a few thousand levels deep (valid JSON, within 256 KiB) fails with States.Runtime "
+        "(RecursionError) where AWS runs it: execution threads get a deep stack and recursion limit",
+        _replacement(executions.deep_execution_threads),
     ),
     PatchPoint(
         "moto.stepfunctions.parser.backend.execution_worker",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 import threading
 import uuid
 from typing import Any, Callable
@@ -27,13 +28,90 @@ def cached_entrypoint(self: Any) -> Any:
         return copy.deepcopy(program)
 
 
-def names_executions(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps ``start_execution``: an execution started without a name gets a UUID, as on AWS."""
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"'{name}' is not a JSON value")
 
-    def start_execution(self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
-        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+def check_execution_input(text: str) -> None:
+    """Raise moto's ``InvalidExecutionInput`` unless ``text`` is JSON (RFC 8259: no NaN, no Infinity).
+
+    Step Functions parses the input as strict JSON and refuses anything else; Python's parser would
+    accept ``NaN``/``Infinity`` and hand on an output that is not JSON.
+    """
+    from moto.stepfunctions.exceptions import InvalidExecutionInput
+
+    try:
+        json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        return  # deep, but JSON: the execution copes with it (see deep_execution_threads)
+    except ValueError as error:
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{error}'") from None
+
+
+def starts_executions(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``start_execution``: the input must be JSON, and an execution started without a name gets a UUID."""
+
+    def start_execution(self: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if execution_input is not None:
+            check_execution_input(execution_input)
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, *args, **kwargs)
 
     return start_execution
+
+
+def _invalid_definition(message: str) -> Exception:
+    from moto.core.exceptions import AWSError
+
+    class InvalidDefinitionError(AWSError):
+        TYPE = "InvalidDefinition"
+        STATUS = 400
+
+    return InvalidDefinitionError(message)
+
+
+def names_definition_errors(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``create_state_machine``: a definition the parser refuses is an ``InvalidDefinition`` error.
+
+    moto raises its parser's own exception type, which its HTTP layer answers with an empty error code.
+    """
+
+    def create_state_machine(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from moto.stepfunctions.parser.api import InvalidDefinition as ParserInvalidDefinition
+
+        try:
+            return original(self, *args, **kwargs)
+        except ParserInvalidDefinition as error:
+            raise _invalid_definition(f"Invalid State Machine Definition: '{error.message or error}'") from None
+
+    return create_state_machine
+
+
+#: Stack for the threads that run executions: deep (but valid) JSON is processed recursively.
+EXECUTION_THREAD_STACK_BYTES = 256 * 1024 * 1024
+#: Recursion the interpreter allows while the engine runs (a 256 KiB input nests at most ~130,000 deep).
+ENGINE_RECURSION_LIMIT = 200_000
+_stack_lock = threading.Lock()
+
+
+def deep_execution_threads(self: Any) -> None:
+    """Replaces ``ExecutionWorker.start``: the execution's thread gets a stack deep JSON fits in.
+
+    A payload nested thousands of levels deep is valid JSON within Step Functions' 256 KiB limit, and
+    AWS runs it; the executor copies and serialises values recursively, which Python's default
+    recursion limit (1,000) and thread stack (8 MiB) cannot hold.
+    """
+    from moto.stepfunctions.parser.backend.execution_worker import TMP_THREADS
+
+    if sys.getrecursionlimit() < ENGINE_RECURSION_LIMIT:
+        sys.setrecursionlimit(ENGINE_RECURSION_LIMIT)
+    with _stack_lock:
+        previous = threading.stack_size(EXECUTION_THREAD_STACK_BYTES)
+        try:
+            thread = threading.Thread(target=self._execution_logic, daemon=True)
+        finally:
+            threading.stack_size(previous)
+        TMP_THREADS.append(thread)
+        thread.start()
 
 
 def outputs_json(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -84,7 +84,7 @@ def _put_item(table: str, **document: object) -> Recipe:
     return Recipe(
         template=f"{_EH}/task_service_dynamodb_put_item.json5",
         input={"TableName": table, **document},
-        replacements={table: "<test-table>"},
+        replacements={table.lstrip("/"): "<test-table>"},
     )
 
 
