@@ -21,8 +21,11 @@ SOURCES: dict[str, str] = {
     # Fails with an exception whose str() is empty (its message lives in an attribute only).
     "raise_custom_exception": (
         "class CustomException(Exception):\n"
+        "    message: str\n"
+        "\n"
         "    def __init__(self):\n"
         '        self.message = "CustomException message"\n'
+        "\n"
         "\n"
         "def handler(event, context):\n"
         "    raise CustomException()\n"

@@ -27,7 +27,6 @@ _TIMESTAMP_KEY = re.compile(r"timestamp", re.IGNORECASE)
 _FIXED_VALUES = {
     "Date": "date",
     "X-Amzn-Trace-Id": "X-Amzn-Trace-Id",
-    "x-amzn-RequestId": "x-amzn-RequestId",
     "x-amzn-requestid": "x-amzn-requestid",
     "x-amz-crc32": "x-amz-crc32",
     "RequestId": "RequestId",
@@ -80,7 +79,7 @@ def _normalise_value(key: str | None, value: Any, names: Names, parse: bool) -> 
         if key in _FIXED_VALUES and not isinstance(value, dict):
             # Header values too (the SDK lists them): the snapshot library replaced the whole value.
             return _FIXED_VALUES[key]
-        if _TIMESTAMP_KEY.search(key) and not isinstance(value, (dict, list)):
+        if _TIMESTAMP_KEY.search(key) and not isinstance(value, (dict, list)) and not _ISO8601.fullmatch(str(value)):
             return "timestamp"
         if key == "ResponseMetadata" and isinstance(value, dict):
             return {"HTTPHeaders": {}, "HTTPStatusCode": value.get("HTTPStatusCode")}

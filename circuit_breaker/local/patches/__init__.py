@@ -76,6 +76,8 @@ class PatchPoint:
     """``original -> replacement``; ``None`` for a point that is added to in place, not replaced."""
     rebind_imports: bool = False
     """Also replace the references held by modules that imported the function by name."""
+    adds: bool = False
+    """The attribute is missing in moto and the patch adds it (``patch(None)`` is the new attribute)."""
 
     @property
     def target(self) -> str:
@@ -87,7 +89,11 @@ class PatchPoint:
         *path, name = self.attribute.split(".")
         for part in path:
             owner = getattr(owner, part)
-        if not hasattr(owner, name):
+        if self.adds:
+            current = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+            if current is not None and not getattr(current, "_breaker_added", False):
+                raise AttributeError(f"{self.target} now exists in moto {version('moto')}: use it instead of adding one")
+        elif not hasattr(owner, name):
             raise AttributeError(f"{self.target} no longer exists in moto {version('moto')}")
         return owner, name
 
@@ -105,6 +111,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "StringVariableSample._eval_body",
         "variable references ($name) evaluated through the same unescaped text splicing",
         _replacement(jsonata.variable_sample_eval_body),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.eval_component",
+        "EvalComponent._field_name",
+        "a failing expression's location and cause name a moto class (JSONataTemplateValueTerminalStringJSONata) "
+        "instead of the state's field (Output, Arguments...), and no EvaluationFailed event is recorded",
+        _replacement(jsonata.state_field_name),
     ),
     PatchPoint(
         f"{_SFN}.component.state.exec.state_task.service.state_task_service_dynamodb",
@@ -146,6 +159,20 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         executions.starts_executions,
     ),
     PatchPoint(
+        "moto.stepfunctions.responses",
+        "StepFunctionResponse.start_sync_execution",
+        "StartSyncExecution is not implemented: an Express workflow cannot be called synchronously",
+        executions.start_sync_execution_action,
+        adds=True,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.models",
+        "StepFunctionBackend.accepted_exec_arn_format",
+        "only ARNs of Standard executions (…:execution:…) are accepted; Express executions are named "
+        "…:express:STATE_MACHINE:NAME:ID on AWS",
+        _replacement(executions.EXECUTION_ARN),
+    ),
+    PatchPoint(
         "moto.stepfunctions.parser.models",
         "StepFunctionsParserBackend.create_state_machine",
         "a definition the parser refuses is answered with an empty error code instead of InvalidDefinition",
@@ -168,14 +195,15 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         "moto.stepfunctions.parser.backend.execution",
         "BaseExecutionWorkerCommunication._reflect_execution_status",
-        "an execution whose output is a JSON string is described with the bare string instead of its JSON text",
+        "an execution whose output is a JSON string is described with the bare string instead of its JSON text; "
+        "the status is set before the output, so a DescribeExecution in between sees SUCCEEDED without output",
         executions.outputs_json,
     ),
     PatchPoint(
         "moto.stepfunctions.parser.backend.execution",
         "Execution.start",
         "executions never log to CloudWatch Logs (the logging session is always None), so Express executions "
-        "leave no trace in their log group as they do on AWS",
+        "leave no trace in their log group as they do on AWS; Express executions get Standard execution ARNs",
         executions.logs_executions,
     ),
     PatchPoint(
@@ -255,6 +283,12 @@ def check_moto_version() -> None:
 def _install(point: PatchPoint, originals: dict[str, Any]) -> None:
     owner, name = point.resolve()
     assert point.patch is not None
+    if point.adds:
+        new = point.patch(None)
+        new._breaker_added = True
+        originals[point.target] = None
+        setattr(owner, name, new)
+        return
     # Keep a class's raw attribute (a classmethod object, say) so it could be put back as it was.
     original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
     new = point.patch(getattr(owner, name))

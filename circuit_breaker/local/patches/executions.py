@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import re
 import sys
 import threading
 import uuid
@@ -115,23 +117,105 @@ def deep_execution_threads(self: Any) -> None:
 
 
 def outputs_json(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps ``_reflect_execution_status``: a string output is described as JSON text."""
+    """Wraps ``_reflect_execution_status``: a string output is described as JSON text, and the status comes last.
+
+    moto marks the execution SUCCEEDED before it sets the output, so a DescribeExecution in between
+    (likely with a large output) sees a succeeded execution without one. The original runs on a
+    stand-in, and the real execution gets its output first and its status last.
+    """
 
     def _reflect_execution_status(self: Any) -> None:
-        original(self)
-        if self.execution.exec_status == "SUCCEEDED" and isinstance(self.execution.output, str):
+        execution = self.execution
+        stand_in = copy.copy(execution)
+        self.execution = stand_in
+        try:
+            original(self)
+        finally:
+            self.execution = execution
+        output = stand_in.output
+        if stand_in.exec_status == "SUCCEEDED" and isinstance(output, str):
             # DescribeExecution returns a str output verbatim (it takes it for JSON text): encode it.
-            self.execution.output = json.dumps(self.execution.output)
+            output = json.dumps(output)
+        execution.stop_date, execution.error, execution.cause, execution.output = (
+            stand_in.stop_date, stand_in.error, stand_in.cause, output,
+        )
+        execution.exec_status = stand_in.exec_status
 
     return _reflect_execution_status
 
 
+#: Execution ARNs as AWS writes them: ``...:execution:SM:NAME`` (Standard), ``...:express:SM:NAME:ID`` (Express).
+EXECUTION_ARN = re.compile(r"^arn:aws[a-z-]*:states:[-0-9a-zA-Z]+:(?P<account_id>[0-9]{12}):(execution|express):.+")
+
+
+def express_arn(execution: Any) -> None:
+    """An Express execution's ARN as AWS writes it: ``...:express:STATE_MACHINE:NAME:ID``."""
+    # moto keeps the type a state machine was created with in ``type`` (its ``sm_type`` is always STANDARD).
+    if getattr(execution.state_machine, "type", None) != "EXPRESS" or ":express:" in execution.exec_arn:
+        return
+    prefix, _, rest = execution.exec_arn.partition(":execution:")
+    execution.exec_arn = execution.execution_arn = f"{prefix}:express:{rest}:{uuid.uuid4()}"
+
+
 def logs_executions(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps ``Execution.start``: executions log to their state machine's CloudWatch log group."""
+    """Wraps ``Execution.start``: Express executions get Express ARNs, and executions log to their log group."""
 
     def start(self: Any) -> None:
+        express_arn(self)
         if self._cloud_watch_logging_session is None:
             self._cloud_watch_logging_session = ExecutionLogSession.for_execution(self)
         original(self)
 
     return start
+
+
+def run_sync_execution(backend: Any, state_machine_arn: str, name: str | None, execution_input: str | None) -> Any:
+    """Run an Express execution to its end in this thread (StartSyncExecution) and return it."""
+    import datetime
+
+    from moto.stepfunctions.parser.backend.execution import SyncExecution
+
+    text = execution_input if execution_input is not None else "{}"
+    check_execution_input(text)
+    state_machine = backend.describe_state_machine(state_machine_arn)
+    if getattr(state_machine, "type", None) != "EXPRESS":
+        from moto.core.exceptions import AWSError
+
+        raise AWSError("This operation is not supported by this type of state machine", "StateMachineTypeNotSupported")
+    name = name or str(uuid.uuid4())
+    snapshot = copy.deepcopy(state_machine, {id(state_machine.executions): [], id(state_machine.backend): state_machine.backend})
+    execution = SyncExecution(
+        name=name,
+        sm_type=snapshot.sm_type,
+        role_arn=snapshot.roleArn,
+        exec_arn=f"arn:{backend.partition}:states:{backend.region_name}:{backend.account_id}:execution:{state_machine.name}:{name}",
+        account_id=backend.account_id,
+        region_name=backend.region_name,
+        state_machine=snapshot,
+        start_date=datetime.datetime.now(tz=datetime.timezone.utc),
+        cloud_watch_logging_session=None,
+        input_data=text,
+        trace_header=None,
+        activity_store={},
+    )
+    state_machine.executions.append(execution)
+    execution.start()
+    return execution
+
+
+def start_sync_execution_action(_missing: Any) -> Callable[..., Any]:
+    """The ``StartSyncExecution`` action moto lacks (added to ``StepFunctionResponse``)."""
+
+    def start_sync_execution(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        execution = run_sync_execution(
+            self.stepfunction_backend, self._get_param("stateMachineArn"), self._get_param("name"), self._get_param("input")
+        )
+        output = dict(execution.to_start_sync_execution_output())
+        elapsed_ms = (execution.stop_date - execution.start_date).total_seconds() * 1000
+        # Express billing: duration rounded up to 100 ms, memory in 64 MB steps.
+        output["billingDetails"] = {"billedDurationInMilliseconds": max(100, math.ceil(elapsed_ms / 100) * 100), "billedMemoryUsedInMB": 64}
+        return ActionResult({k: v for k, v in output.items() if v is not None})
+
+    return start_sync_execution

@@ -18,6 +18,8 @@ import email.utils
 import json
 from typing import Any
 
+from circuit_breaker.local.patches.lambda_invoke import INVOCATION_REQUEST_ID_HEADER
+
 
 class _NotJson(ValueError):
     """A constant (NaN, Infinity) that JSON does not have."""
@@ -97,9 +99,8 @@ def lambda_invoke_integration(env: Any, parameters: dict, region: str, state_cre
             response["FunctionError"] = raw["FunctionError"]
         if raw.get("LogResult"):
             response["LogResult"] = raw["LogResult"]
-        response.update(
-            lambda_metadata(raw["ResponseMetadata"]["RequestId"], payload, response["ExecutedVersion"], raw.get("LogResult"))
-        )
+        request_id = headers.get(INVOCATION_REQUEST_ID_HEADER) or raw["ResponseMetadata"]["RequestId"]
+        response.update(lambda_metadata(request_id, payload, response["ExecutedVersion"], raw.get("LogResult")))
         response["StatusCode"] = raw.get("StatusCode", headers and 200)
     if response.get("FunctionError"):
         payload_text = json.dumps(response["Payload"], separators=(",", ":"))

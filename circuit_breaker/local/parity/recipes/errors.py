@@ -49,13 +49,18 @@ _LEGACY = "error_handling/test_task_lambda::TestTaskLambda"
 _SERVICE = "error_handling/test_task_service_lambda::TestTaskServiceLambda"
 for _test, (_template, _handler) in {
     "test_raise_exception": ("task_lambda_invoke_catch_unknown", "raise_exception"),
-    "test_raise_custom_exception": ("task_lambda_invoke_catch_unknown", "raise_custom_exception"),
     "test_raise_exception_catch": ("task_lambda_invoke_catch_relevant", "raise_exception"),
     "test_no_such_function": ("task_lambda_invoke_catch_unknown", "raise_exception"),
     "test_no_such_function_catch": ("task_lambda_invoke_catch_relevant", "raise_exception"),
 }.items():
     recipe(f"{_LEGACY}::{_test}")(lambda p, _t=_template, _h=_handler: _eh(_t, _h, resource_state="Start"))
     recipe(f"{_SERVICE}::{_test}")(lambda p, _t=_template, _h=_handler: _eh(_t.replace("task_lambda", "task_service_lambda"), _h))
+
+
+recipe(f"{_LEGACY}::test_raise_custom_exception")(
+    lambda p: _eh("task_service_lambda_invoke_catch_all", "raise_custom_exception", resource_state="InvokeLambda")
+)
+recipe(f"{_SERVICE}::test_raise_custom_exception")(lambda p: _eh("task_service_lambda_invoke_catch_all", "raise_custom_exception"))
 
 
 @recipe(f"{_SERVICE}::test_raise_exception_catch_output_path")
