@@ -86,13 +86,12 @@ def _normalise_value(key: str | None, value: Any, names: Names, parse: bool) -> 
     if isinstance(value, (datetime, date)):
         return "datetime"
     if isinstance(value, str):
-        value = _replace_text(value, names)
         if parse:
             parsed = _parse_object_text(value)
             if parsed is not value:
                 # One level only: JSON text inside the parsed object stays text, as in the recordings.
                 return _normalise_value(None, parsed, names, parse=False)
-        return value
+        return _replace_text(value, names)
     if isinstance(value, dict):
         return {k: _normalise_value(k, v, names, parse) for k, v in value.items()}
     if isinstance(value, list):

@@ -50,6 +50,8 @@ def query_failure(env: Any, message: str) -> Exception:
     )
     if field:
         recorded["location"] = field
+    # AWS records the evaluation failure with previousEventId 0; the events after it follow it.
+    env.event_history_context.source_event_id = 0
     env.event_manager.add_event(
         context=env.event_history_context,
         event_type=HistoryEventType.EvaluationFailed,

@@ -36,6 +36,19 @@ def _choice(params: str | None) -> Recipe:
     return Recipe(template=template_for("scenarios", name))
 
 
-recipe(f"{_SC}::test_wait_timestamp_jsonata")(lambda p: Recipe(template=f"{_T}/wait_timestamp_jsonata.json5"))
+#: The timestamps the test waited for (the recording shows them as "date" or "timestamp"; its causes show them).
+_TIMESTAMPS = {
+    None: "2016-12-05T21:29:29Z",
+    "SECONDS": "2016-12-05T21:29:29Z",
+    "NANOSECONDS": "2016-12-05T21:29:29.000000000Z",
+    "NO_T": "2016-12-05 21:29:29Z",
+    "NO_Z": "2016-12-05T21:29:29",
+    "INVALID_DATE": "2016-13-05T21:29:29Z",
+    "INVALID_TIME": "2016-12-05T25:29:29Z",
+    "INVALID_ISO": "05-12-2016T21:29:29Z",
+}
+recipe(f"{_SC}::test_wait_timestamp_jsonata")(
+    lambda p: Recipe(template=f"{_T}/wait_timestamp_jsonata.json5", input={"TimestampValue": _TIMESTAMPS[p]})
+)
 recipe(f"{_SC}::test_escape_sequence_parsing")(lambda p: Recipe(template=template_for("scenarios", p)))
 recipe(f"{_SC}::test_illegal_escapes")(lambda p: Recipe(template=template_for("scenarios", p), kind="create_error"))
