@@ -218,23 +218,20 @@ def test_wait_states_wait_on_the_engine_clock(engine: LocalEngine) -> None:
 # -- parity with AWS's recordings (make parity): each fix found by the replay, on a small machine ----
 
 
+def invoke_machine(function: str, output: str) -> dict:
+    """A machine that invokes ``function`` (lambda:invoke) and outputs the JSONata ``output``."""
+    invoke = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Arguments": {"FunctionName": function, "Payload": {"n": 1}},
+        "Output": output,
+        "End": True,
+    }
+    return jsonata_machine({"Invoke": invoke}, "Invoke")
+
+
 def test_lambda_invoke_results_carry_the_sdk_metadata_aws_returns(engine: LocalEngine) -> None:
-    function = engine.function_name("Echo")
-    described = run_definition(
-        engine,
-        jsonata_machine(
-            {
-                "Invoke": {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::lambda:invoke",
-                    "Arguments": {"FunctionName": function, "Payload": {"n": 1}},
-                    "Output": "{% $states.result %}",
-                    "End": True,
-                }
-            },
-            "Invoke",
-        ),
-    )
+    described = run_definition(engine, invoke_machine(engine.function_name("Echo"), "{% $states.result %}"))
     result = json.loads(described["output"])
     assert result["StatusCode"] == 200 and result["ExecutedVersion"] == "$LATEST"
     headers = result["SdkHttpMetadata"]["HttpHeaders"]
@@ -323,21 +320,7 @@ def test_a_payload_that_is_not_json_is_kept_as_text(engine: LocalEngine) -> None
     function = engine.function_name("Echo")
     engine.runtime.script(function, b"NaN", function_error=None)
     try:
-        described = run_definition(
-            engine,
-            jsonata_machine(
-                {
-                    "Invoke": {
-                        "Type": "Task",
-                        "Resource": "arn:aws:states:::lambda:invoke",
-                        "Arguments": {"FunctionName": function, "Payload": {}},
-                        "Output": "{% $states.result.Payload %}",
-                        "End": True,
-                    }
-                },
-                "Invoke",
-            ),
-        )
+        described = run_definition(engine, invoke_machine(function, "{% $states.result.Payload %}"))
     finally:
         engine.runtime.clear_scripts()
     assert described["status"] == "SUCCEEDED"

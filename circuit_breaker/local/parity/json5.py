@@ -15,18 +15,27 @@ class Json5Error(ValueError):
     """The text is not JSON once comments and trailing commas are removed."""
 
 
+def _after_comment(text: str, index: int) -> int | None:
+    """Where the comment starting at ``index`` ends, or ``None`` when none starts there."""
+    if text.startswith("//", index):
+        end = text.find("\n", index)
+        return len(text) if end < 0 else end
+    if text.startswith("/*", index):
+        end = text.find("*/", index + 2)
+        if end < 0:
+            raise Json5Error("unterminated /* comment")
+        return end + 2
+    return None
+
+
 def _next_significant(text: str, index: int) -> str:
     """The next character after ``index`` that is neither whitespace nor inside a comment."""
-    length = len(text)
-    while index < length:
-        if text[index].isspace():
+    while index < len(text):
+        after = _after_comment(text, index)
+        if after is not None:
+            index = after
+        elif text[index].isspace():
             index += 1
-        elif text.startswith("//", index):
-            end = text.find("\n", index)
-            index = length if end < 0 else end
-        elif text.startswith("/*", index):
-            end = text.find("*/", index + 2)
-            index = length if end < 0 else end + 2
         else:
             return text[index]
     return ""
@@ -51,14 +60,8 @@ def to_json(text: str) -> str:
             in_string = True
             out.append(char)
             index += 1
-        elif text.startswith("//", index):
-            end = text.find("\n", index)
-            index = length if end < 0 else end
-        elif text.startswith("/*", index):
-            end = text.find("*/", index + 2)
-            if end < 0:
-                raise Json5Error("unterminated /* comment")
-            index = end + 2
+        elif (after := _after_comment(text, index)) is not None:
+            index = after
         elif char == "," and _next_significant(text, index + 1) in ("}", "]"):
             index += 1
         else:
