@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import re
 import json
 import uuid
 
@@ -325,3 +326,10 @@ def test_a_payload_that_is_not_json_is_kept_as_text(engine: LocalEngine) -> None
         engine.runtime.clear_scripts()
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == "NaN"
+
+
+def test_the_context_object_reads_as_on_aws(engine: LocalEngine) -> None:
+    described = run_definition(engine, {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"execution.$": "$$.Execution"}, "End": True}}})
+    execution = json.loads(described["output"])["execution"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", execution["StartTime"])
+    assert execution["RedriveCount"] == 0

@@ -24,7 +24,7 @@ PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9_\-]*(?::\d+)?>")
 _MAX_DIFF_LINES = 12
 #: Keys whose value some recordings replaced by the key's own name and others by a ``<uuid:n>``
 #: placeholder (the order of LocalStack's transformers differed between tests): the name matches any value.
-_NAMED_VALUES = {"x-amzn-RequestId"}
+_NAMED_VALUES = {"x-amzn-RequestId", "RequestId"}
 #: Values that measure the wall clock, which the harness's engine does not follow (its waits are not
 #: slept): any value of the recorded kind matches (Express billing is a positive multiple of 100 ms).
 _CLOCK_VALUES = {"billedDurationInMilliseconds"}

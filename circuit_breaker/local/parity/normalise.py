@@ -29,7 +29,6 @@ _FIXED_VALUES = {
     "X-Amzn-Trace-Id": "X-Amzn-Trace-Id",
     "x-amzn-requestid": "x-amzn-requestid",
     "x-amz-crc32": "x-amz-crc32",
-    "RequestId": "RequestId",
     "creationTime": "timestamp",
     "ingestionTime": "timestamp",
 }

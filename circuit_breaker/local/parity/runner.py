@@ -177,7 +177,9 @@ class Runner:
         arn = self._create(recipe, definition, res)["stateMachineArn"]
         started = self._start(arn, input_of(recipe, recording, res, self.account, self.region))
         described = self._wait(started["executionArn"])
-        answer: dict[str, Any] = {"get_execution_history": self.sfn.get_execution_history(executionArn=started["executionArn"])}
+        answer: dict[str, Any] = {}
+        if "get_execution_history" in recording.content or "describe_execution" not in recording.content:
+            answer["get_execution_history"] = self.sfn.get_execution_history(executionArn=started["executionArn"])
         if "describe_execution" in recording.content:
             answer["describe_execution"] = described
         return answer, {started["executionArn"].rsplit(":", 1)[-1]: "<ExecArnPart_0idx>"}

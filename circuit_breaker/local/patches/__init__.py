@@ -180,6 +180,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     ),
     PatchPoint(
         "moto.stepfunctions.parser.backend.execution_worker",
+        "ExecutionWorker._get_evaluation_environment",
+        "$$.Execution.StartTime is a Python datetime (an execution reading $$ cannot be serialised, its history "
+        "not read) and $$.Execution.RedriveCount is missing",
+        executions.aws_context_object,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.parser.backend.execution_worker",
         "ExecutionWorker.start",
         "an input nested a few thousand levels deep (valid JSON, within 256 KiB) fails with States.Runtime "
         "(RecursionError) where AWS runs it: execution threads get a deep stack and recursion limit",

@@ -219,3 +219,23 @@ def start_sync_execution_action(_missing: Any) -> Callable[..., Any]:
         return ActionResult({k: v for k, v in output.items() if v is not None})
 
     return start_sync_execution
+
+
+def aws_context_object(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``ExecutionWorker._get_evaluation_environment``: ``$$.Execution`` as AWS fills it.
+
+    moto puts the start time in as a Python datetime (so ``$$`` cannot be written as JSON and the
+    execution's history cannot be read) and leaves out ``RedriveCount``. AWS writes the start time as
+    ISO 8601 text with milliseconds and ``Z`` (``2023-11-21T06:27:31.545Z``) and counts redrives from 0.
+    """
+
+    def _get_evaluation_environment(self: Any) -> Any:
+        env = original(self)
+        execution = env.states.context_object.context_object_data["Execution"]
+        started = execution.get("StartTime")
+        if hasattr(started, "strftime"):
+            execution["StartTime"] = f"{started.strftime('%Y-%m-%dT%H:%M:%S')}.{started.microsecond // 1000:03d}Z"
+        execution.setdefault("RedriveCount", 0)
+        return env
+
+    return _get_evaluation_environment

@@ -58,9 +58,9 @@ for _test, (_template, _handler) in {
 
 
 recipe(f"{_LEGACY}::test_raise_custom_exception")(
-    lambda p: _eh("task_service_lambda_invoke_catch_all", "raise_custom_exception", resource_state="InvokeLambda")
+    lambda p: _eh("task_service_lambda_invoke_catch_tbd", "raise_custom_exception", resource_state="InvokeLambda")
 )
-recipe(f"{_SERVICE}::test_raise_custom_exception")(lambda p: _eh("task_service_lambda_invoke_catch_all", "raise_custom_exception"))
+recipe(f"{_SERVICE}::test_raise_custom_exception")(lambda p: _eh("task_service_lambda_invoke_catch_tbd", "raise_custom_exception"))
 
 
 @recipe(f"{_SERVICE}::test_raise_exception_catch_output_path")
