@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test synth deploy bench lint clean
+.PHONY: install demo test parity synth deploy bench lint clean
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ demo: install
 ## test: unit tests, CDK assertions and executions of the real ASL on the local engine
 test: install
 	$(BIN)/pytest
+
+## parity: replay AWS-recorded executions (../shared/parity, or $$PARITY_DATA) on the engine; writes docs/parity.{json,md}
+parity: install
+	$(BIN)/python -m circuit_breaker.local.parity
 
 ## synth: the CloudFormation template and assets into cdk.out/, with the pinned CDK CLI
 synth: install

@@ -127,3 +127,36 @@ def test_invocations_are_counted_per_function(runtime: LambdaRuntime) -> None:
 def test_a_bad_client_context_is_refused(header: str) -> None:
     with pytest.raises(InvalidClientContextError):
         decode_client_context(header)
+
+
+UNUSUAL = """
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("no text for you")
+
+def handler(event, context):
+    if event == "bytes":
+        return b'"raw"'
+    if event == "nan":
+        return float("nan")
+    if event == "unprintable":
+        raise Unprintable()
+    raise ValueError("plain")
+"""
+
+
+def test_the_runtime_reports_errors_and_answers_as_the_python_runtime_does() -> None:
+    runtime = LambdaRuntime()
+    unusual = spec("unusual", "x")
+    unusual = FunctionSpec(**{**unusual.__dict__, "code_zip": package(UNUSUAL)})
+    # bytes are handed back unencoded; NaN is written as the runtime's encoder writes it
+    assert runtime.invoke(unusual, "bytes").payload == b'"raw"'
+    assert runtime.invoke(unusual, "nan").payload == b"NaN"
+    # a stack trace names the package's files under /var/task, each frame ending with a newline
+    error = json.loads(runtime.invoke(unusual, "plain").payload)
+    assert error["errorType"] == "ValueError"
+    assert error["stackTrace"][0].startswith('  File "/var/task/index.py"') and error["stackTrace"][0].endswith("\n")
+    # an exception that cannot be turned into text crashes the runtime: Lambda answers Runtime.ExitError
+    crashed = runtime.invoke(unusual, "unprintable")
+    assert crashed.function_error == "Unhandled"
+    assert json.loads(crashed.payload)["errorType"] == "Runtime.ExitError"

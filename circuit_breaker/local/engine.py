@@ -1,9 +1,10 @@
 """The embedded local engine: moto with Step Functions execution, patched to run this workflow as AWS does.
 
 One :class:`LocalEngine` holds one in-memory AWS account: it starts moto, installs the patches of
-:mod:`circuit_breaker.local.patches`, deploys a synthesized stack onto it and hands out boto3
-sessions that reach it. :meth:`LocalEngine.serve` also exposes it on 127.0.0.1, so other processes
-(``breaker --local``, the AWS CLI with ``--endpoint-url``) can use it.
+:mod:`circuit_breaker.local.patches` (the part shared with the bare :class:`MotoEngine`), deploys a
+synthesized stack onto it and hands out boto3 sessions that reach it. :meth:`MotoEngine.serve` also
+exposes it on 127.0.0.1, so other processes (``breaker --local``, the AWS CLI with ``--endpoint-url``)
+can use it.
 """
 
 from __future__ import annotations
@@ -52,27 +53,123 @@ class EngineConfig:
     """Factor on every wait of an execution (Retry backoff, Wait states): 1 waits as on AWS, 0 not at all (tests)."""
 
 
-class LocalEngine:
-    """An in-process AWS (moto) with a synthesized stack deployed on it: the sample's, or any that holds a breaker.
+class MotoEngine:
+    """An in-process AWS account (moto) with the engine's patches installed, and nothing deployed.
+
+    What every local engine shares: moto started with Step Functions execution, the patches of
+    :mod:`circuit_breaker.local.patches`, credentials that keep clients in the process, and the
+    engine's Lambda runtime, clock and fault injector. :class:`LocalEngine` adds a deployed stack;
+    the parity harness (:mod:`circuit_breaker.local.parity`) uses this bare one.
 
     Only one engine runs per process (moto's backends are process-wide); use it as a context manager.
     """
 
-    _running: "LocalEngine | None" = None
+    _running: "MotoEngine | None" = None
 
-    def __init__(self, assembly_dir: Path, config: EngineConfig | None = None) -> None:
-        self.assembly_dir = Path(assembly_dir)
+    def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
         self.clock = patches.EngineClock(scale=self.config.wait_scale)
         self.runtime = LambdaRuntime()
         self.faults = FaultInjector()
+        self._mock: Any = None
+        self._server: Any = None
+        self._saved_environ: dict[str, str | None] = {}
+
+    @property
+    def account(self) -> str:
+        return LOCAL_ACCOUNT
+
+    def session(self) -> boto3.session.Session:
+        """A boto3 session whose clients reach this engine."""
+        return boto3.session.Session(region_name=self.config.region, **LOCAL_CREDENTIALS)
+
+    def start(self) -> "MotoEngine":
+        """Start moto and patch it."""
+        with _engine_lock:
+            if MotoEngine._running is not None:
+                raise EngineError("a local engine is already running in this process; stop it first")
+            MotoEngine._running = self
+        try:
+            # Clients must not leave the process: pin credentials and drop any endpoint override.
+            for key, value in {
+                "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+                "AWS_DEFAULT_REGION": self.config.region,
+                "AWS_ENDPOINT_URL": None,
+                "AWS_SESSION_TOKEN": None,
+                "AWS_PROFILE": None,
+            }.items():
+                self._saved_environ[key] = os.environ.get(key)
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            # moto logs every failed state as an error; here a failed state is often the expected outcome.
+            logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+            patches.apply(self.runtime, self.clock, self.faults)
+            self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+            self._mock.start()
+            self._after_start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _after_start(self) -> None:
+        """What a subclass adds once moto runs (deploying a stack, say)."""
+
+    def serve(self, host: str = "127.0.0.1", port: int = 4566) -> str:
+        """Also answer AWS API calls over HTTP on ``host:port``; returns the endpoint URL.
+
+        Clients of the endpoint must not inject host prefixes (``StartSyncExecution`` goes to ``sync-HOST``):
+        boto3 with :func:`circuit_breaker.client.local_client_config`, the aws CLI with
+        ``AWS_DISABLE_HOST_PREFIX_INJECTION=true``.
+        """
+        if self._mock is None:
+            raise EngineError("start the engine before serving it")
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server = EngineServer(host, port)
+        return self._server.start()
+
+    def stop(self) -> None:
+        """Stop serving, stop moto and restore the environment."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environ.clear()
+        self._after_stop()
+        with _engine_lock:
+            if MotoEngine._running is self:
+                MotoEngine._running = None
+
+    def _after_stop(self) -> None:
+        """What a subclass cleans up once moto stopped."""
+
+    def __enter__(self) -> "MotoEngine":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class LocalEngine(MotoEngine):
+    """An in-process AWS (moto) with a synthesized stack deployed on it: the sample's, or any that holds a breaker."""
+
+    def __init__(self, assembly_dir: Path, config: EngineConfig | None = None) -> None:
+        super().__init__(config)
+        self.assembly_dir = Path(assembly_dir)
         self.outputs: dict[str, str] = {}
         self.stack: StackArtifact | None = None
         self._function_names: dict[str, str] = {}
         self._deployments: dict[str | None, Deployment] = {}
-        self._mock: Any = None
-        self._server: Any = None
-        self._saved_environ: dict[str, str | None] = {}
         self._temporary_assembly = False
 
     @classmethod
@@ -91,10 +188,6 @@ class LocalEngine:
             raise
         engine._temporary_assembly = True
         return engine
-
-    def session(self) -> boto3.session.Session:
-        """A boto3 session whose clients reach this engine."""
-        return boto3.session.Session(region_name=self.config.region, **LOCAL_CREDENTIALS)
 
     def connection(self) -> Connection:
         """A connection for the client and CLI code: this engine, in this process."""
@@ -135,79 +228,20 @@ class LocalEngine:
 
     def start(self) -> "LocalEngine":
         """Start moto, patch it and deploy the stack."""
-        stack = load_stack(self.assembly_dir, self.config.stack_name)
-        with _engine_lock:
-            if LocalEngine._running is not None:
-                raise EngineError("a local engine is already running in this process; stop it first")
-            LocalEngine._running = self
-        try:
-            # Clients must not leave the process: pin credentials and drop any endpoint override.
-            for key, value in {
-                "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
-                "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
-                "AWS_DEFAULT_REGION": self.config.region,
-                "AWS_ENDPOINT_URL": None,
-                "AWS_SESSION_TOKEN": None,
-                "AWS_PROFILE": None,
-            }.items():
-                self._saved_environ[key] = os.environ.get(key)
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            # moto logs every failed state as an error; here a failed state is often the expected outcome.
-            logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
-            patches.apply(self.runtime, self.clock, self.faults)
-            self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
-            self._mock.start()
-            deployer = LocalDeployer(
-                self.session(),
-                LOCAL_ACCOUNT,
-                self.config.region,
-                lambda name, value: patches.put_public_parameter(LOCAL_ACCOUNT, self.config.region, name, value),
-            )
-            self.outputs = deployer.deploy(stack)
-            self.stack = stack
-        except BaseException:
-            self.stop()
-            raise
+        self._stack_to_deploy = load_stack(self.assembly_dir, self.config.stack_name)
+        super().start()
         return self
 
-    def serve(self, host: str = "127.0.0.1", port: int = 4566) -> str:
-        """Also answer AWS API calls over HTTP on ``host:port``; returns the endpoint URL.
+    def _after_start(self) -> None:
+        deployer = LocalDeployer(
+            self.session(),
+            LOCAL_ACCOUNT,
+            self.config.region,
+            lambda name, value: patches.put_public_parameter(LOCAL_ACCOUNT, self.config.region, name, value),
+        )
+        self.outputs = deployer.deploy(self._stack_to_deploy)
+        self.stack = self._stack_to_deploy
 
-        Clients of the endpoint must not inject host prefixes (``StartSyncExecution`` goes to ``sync-HOST``):
-        boto3 with :func:`circuit_breaker.client.local_client_config`, the aws CLI with
-        ``AWS_DISABLE_HOST_PREFIX_INJECTION=true``.
-        """
-        if self._mock is None:
-            raise EngineError("start the engine before serving it")
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = EngineServer(host, port)
-        return self._server.start()
-
-    def stop(self) -> None:
-        """Stop serving, stop moto and restore the environment."""
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
-        for key, value in self._saved_environ.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved_environ.clear()
+    def _after_stop(self) -> None:
         if self._temporary_assembly:
             shutil.rmtree(self.assembly_dir, ignore_errors=True)
-        with _engine_lock:
-            if LocalEngine._running is self:
-                LocalEngine._running = None
-
-    def __enter__(self) -> "LocalEngine":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -228,6 +228,10 @@ class LambdaRuntime:
         environment.update(spec.environment)
         return environment
 
+    def _code_dir(self, spec: FunctionSpec) -> Path:
+        """Where the package is unpacked here (``/var/task`` on Lambda)."""
+        return self._work_dir / hashlib.sha256(spec.code_zip).hexdigest()[:16]
+
     def _load(self, spec: FunctionSpec, environment: dict[str, str]) -> Callable[[Any, Any], Any]:
         """Import the handler's module from its package, with the function's environment (Lambda's init)."""
         digest = hashlib.sha256(spec.code_zip).hexdigest()
@@ -235,7 +239,7 @@ class LambdaRuntime:
         with self._load_lock:
             if key in self._handlers:
                 return self._handlers[key]
-            code_dir = self._work_dir / digest[:16]
+            code_dir = self._code_dir(spec)
             if not code_dir.exists():
                 with zipfile.ZipFile(io.BytesIO(spec.code_zip)) as package:
                     package.extractall(code_dir)
@@ -302,23 +306,47 @@ class LambdaRuntime:
             log.write(message + "\n")
             return self._finish(log, request_id, elapsed, spec, json.dumps(body).encode(), "Unhandled")
         if "error" in outcome:
-            error = outcome["error"]
-            body = {
-                "errorMessage": str(error),
-                "errorType": type(error).__name__,
-                "requestId": request_id,
-                "stackTrace": [line.rstrip("\n") for line in outcome["trace"]],
-            }
-            if isinstance(error, HandlerNotFoundError):
-                body["errorType"] = "Runtime.ImportModuleError"
+            body = self._error_body(spec, request_id, outcome["error"], outcome["trace"])
             log.write(f"[ERROR] {body['errorType']}: {body['errorMessage']}\n")
             return self._finish(log, request_id, elapsed, spec, json.dumps(body).encode(), "Unhandled")
+        result = outcome["result"]
+        if isinstance(result, bytes):
+            # The runtime hands bytes back as they are, unencoded (content type application/unknown).
+            return self._finish(log, request_id, elapsed, spec, result, None)
         try:
-            payload = json.dumps(outcome["result"]).encode()
-        except (TypeError, ValueError) as error:
-            body = {"errorMessage": f"Unable to marshal response: {error}", "errorType": "Runtime.MarshalError", "requestId": request_id}
+            # As the runtime's encoder: NaN and Infinity are written as such (not JSON; the caller copes).
+            payload = json.dumps(result).encode()
+        except (TypeError, ValueError, RecursionError) as error:
+            body = {
+                "errorMessage": f"Unable to marshal response: {error}",
+                "errorType": "Runtime.MarshalError",
+                "requestId": request_id,
+                "stackTrace": [],
+            }
             return self._finish(log, request_id, elapsed, spec, json.dumps(body).encode(), "Unhandled")
         return self._finish(log, request_id, elapsed, spec, payload, None)
+
+    def _error_body(self, spec: FunctionSpec, request_id: str, error: BaseException, trace: list[str]) -> dict[str, Any]:
+        """The error document the runtime posts for an exception the handler raised.
+
+        Stack frames name the package's files under ``/var/task`` and keep their line ends, as the
+        runtime's ``traceback.format_list`` does. An exception that cannot be turned into text makes the
+        runtime itself fail while reporting it: Lambda then answers ``Runtime.ExitError``.
+        """
+        try:
+            message = str(error)
+        except Exception:  # noqa: BLE001 - whatever __str__ raises, the runtime process dies on it
+            return {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status 1",
+            }
+        code_dir = str(self._code_dir(spec))
+        return {
+            "errorMessage": message,
+            "errorType": "Runtime.ImportModuleError" if isinstance(error, HandlerNotFoundError) else type(error).__name__,
+            "requestId": request_id,
+            "stackTrace": [line.replace(code_dir, "/var/task") for line in trace],
+        }
 
     @staticmethod
     def _finish(log: io.StringIO, request_id: str, elapsed: float, spec: FunctionSpec, payload: bytes, error: str | None) -> Invocation:

@@ -14,6 +14,7 @@ beside this one hold those functions, one concern each:
 - ``dynamodb_expressions``: a DynamoDB expression that does not parse is AWS's ValidationException
 - ``fault_injection``: service errors on purpose (the engine's :class:`FaultInjector`)
 - ``lambda_invoke``: handlers run in-process instead of in Docker, with their ClientContext
+- ``sdk_metadata``: integration results with the SDK's HTTP metadata, Lambda payloads read as strict JSON
 - ``cloudformation``: state machines and public parameters from a synthesized template
 - ``sync_executions``: ``StartSyncExecution`` (Express machines answer synchronously), as AWS answers it
 - ``unknown_operations``: an API moto lacks answers a 4xx naming it, not a 500 with a traceback
@@ -42,6 +43,7 @@ from circuit_breaker.local.patches import (
     fault_injection,
     jsonata,
     lambda_invoke,
+    sdk_metadata,
     service_errors,
     sync_executions,
     unknown_operations,
@@ -80,6 +82,8 @@ class PatchPoint:
     """``original -> replacement``; ``None`` for a point that is added to in place, not replaced."""
     rebind_imports: bool = False
     """Also replace the references held by modules that imported the function by name."""
+    adds: bool = False
+    """The attribute is missing in moto and the patch adds it (``patch(None)`` is the new attribute)."""
 
     @property
     def target(self) -> str:
@@ -91,7 +95,11 @@ class PatchPoint:
         *path, name = self.attribute.split(".")
         for part in path:
             owner = getattr(owner, part)
-        if not hasattr(owner, name):
+        if self.adds:
+            current = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+            if current is not None and not getattr(current, "_breaker_added", False):
+                raise AttributeError(f"{self.target} now exists in moto {version('moto')}: use it instead of adding one")
+        elif not hasattr(owner, name):
             raise AttributeError(f"{self.target} no longer exists in moto {version('moto')}")
         return owner, name
 
@@ -109,6 +117,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "StringVariableSample._eval_body",
         "variable references ($name) evaluated through the same unescaped text splicing",
         _replacement(jsonata.variable_sample_eval_body),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.eval_component",
+        "EvalComponent._field_name",
+        "a failing expression's location and cause name a moto class (JSONataTemplateValueTerminalStringJSONata) "
+        "instead of the state's field (Output, Arguments...), and no EvaluationFailed event is recorded",
+        _replacement(jsonata.state_field_name),
     ),
     PatchPoint(
         f"{_SFN}.component.state.exec.state_task.service.state_task_service_dynamodb",
@@ -164,8 +179,44 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         "moto.stepfunctions.parser.models",
         "StepFunctionsParserBackend.start_execution",
-        "an execution started without a name is named 'None', so the next one fails with ExecutionAlreadyExists",
-        executions.names_executions,
+        "an execution started without a name is named 'None', so the next one fails with ExecutionAlreadyExists; "
+        "input that is not JSON (NaN, Infinity) is accepted and its output is not JSON either",
+        executions.starts_executions,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.responses",
+        "StepFunctionResponse.start_sync_execution",
+        "no StartSyncExecution (moto has the synchronous executor, SyncExecution, but no API for it): an Express "
+        "workflow cannot be called synchronously",
+        _replacement(sync_executions.start_sync_execution),
+        adds=True,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.models",
+        "StepFunctionBackend.accepted_exec_arn_format",
+        "only ARNs of Standard executions (…:execution:…) are accepted; Express executions are named "
+        "…:express:STATE_MACHINE:NAME:ID on AWS",
+        _replacement(executions.EXECUTION_ARN),
+    ),
+    PatchPoint(
+        "moto.stepfunctions.parser.models",
+        "StepFunctionsParserBackend.create_state_machine",
+        "a definition the parser refuses is answered with an empty error code instead of InvalidDefinition",
+        executions.names_definition_errors,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.parser.backend.execution_worker",
+        "ExecutionWorker._get_evaluation_environment",
+        "$$.Execution.StartTime is a Python datetime (an execution reading $$ cannot be serialised, its history "
+        "not read) and $$.Execution.RedriveCount is missing",
+        executions.aws_context_object,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.parser.backend.execution_worker",
+        "ExecutionWorker.start",
+        "an input nested a few thousand levels deep (valid JSON, within 256 KiB) fails with States.Runtime "
+        "(RecursionError) where AWS runs it: execution threads get a deep stack and recursion limit",
+        _replacement(executions.deep_execution_threads),
     ),
     PatchPoint(
         "moto.stepfunctions.parser.backend.execution_worker",
@@ -177,14 +228,15 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         "moto.stepfunctions.parser.backend.execution",
         "BaseExecutionWorkerCommunication._reflect_execution_status",
-        "an execution whose output is a JSON string is described with the bare string instead of its JSON text",
+        "an execution whose output is a JSON string is described with the bare string instead of its JSON text; "
+        "the status is set before the output, so a DescribeExecution in between sees SUCCEEDED without output",
         executions.outputs_json,
     ),
     PatchPoint(
         "moto.stepfunctions.parser.backend.execution",
         "Execution.start",
         "executions never log to CloudWatch Logs (the logging session is always None), so Express executions "
-        "leave no trace in their log group as they do on AWS",
+        "leave no trace in their log group as they do on AWS; Express executions get Standard execution ARNs",
         executions.logs_executions,
     ),
     PatchPoint(
@@ -221,6 +273,19 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         _replacement(lambda_invoke.lambda_invoke),
     ),
     PatchPoint(
+        f"{_SFN}.component.state.exec.state_task.lambda_eval_utils",
+        "execute_lambda_function_integration",
+        "a Lambda task's result (lambda:invoke, or the payload of a function-ARN task) lacks the SDK metadata AWS returns (SdkHttpMetadata, SdkResponseMetadata, "
+        "ExecutedVersion), and a payload such as NaN that is not JSON is parsed into a value JSON cannot carry",
+        _replacement(sdk_metadata.lambda_invoke_integration),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.exec.state_task.service.state_task_service_dynamodb",
+        "StateTaskServiceDynamoDB._eval_service_task",
+        "a DynamoDB task's result lacks the SDK metadata AWS returns (SdkHttpMetadata, SdkResponseMetadata)",
+        _replacement(sdk_metadata.dynamodb_task),
+    ),
+    PatchPoint(
         "moto.ssm.models",
         "Parameter",
         "AWS's public parameters (/aws/service/...) cannot be written through the API and moto bundles only a "
@@ -242,13 +307,6 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         _replacement(classmethod(cloudformation.state_machine_from_cloudformation)),
     ),
     PatchPoint(
-        "moto.stepfunctions.responses",
-        "StepFunctionResponse",
-        "no StartSyncExecution (moto has the synchronous executor, SyncExecution, but no API for it): "
-        "sync_executions.register adds the operation to this class (not replaced)",
-        None,
-    ),
-    PatchPoint(
         "moto.stepfunctions.urls",
         "url_bases",
         "StartSyncExecution goes to the host sync-states.REGION.amazonaws.com (the operation's host prefix), "
@@ -260,13 +318,6 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "backend_url_patterns",
         "the same sync-states host is attributed to no service when moto routes an in-process request",
         sync_executions.with_sync_url_pattern,
-    ),
-    PatchPoint(
-        "moto.stepfunctions.models",
-        "StepFunctionBackend.accepted_exec_arn_format",
-        "execution ARNs of AWS's Express form (...:express:MACHINE:NAME:ID, what StartSyncExecution returns) "
-        "are refused as invalid by DescribeExecution and GetExecutionHistory",
-        _replacement(sync_executions.EXECUTION_ARN_FORMAT),
     ),
     PatchPoint(
         "moto.core.responses",
@@ -291,6 +342,12 @@ def check_moto_version() -> None:
 def _install(point: PatchPoint, originals: dict[str, Any]) -> None:
     owner, name = point.resolve()
     assert point.patch is not None
+    if point.adds:
+        new = point.patch(None)
+        new._breaker_added = True
+        originals[point.target] = None
+        setattr(owner, name, new)
+        return
     # Keep a class's raw attribute (a classmethod object, say) so it could be put back as it was.
     original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
     new = point.patch(getattr(owner, name))
@@ -315,7 +372,6 @@ def apply(runtime: "LambdaRuntime", clock: EngineClock, faults: "FaultInjector")
             if point.patch is not None:
                 _install(point, originals)
         cloudformation_models.register()
-        sync_executions.register()
         active.set_installed(active.Installed(runtime=runtime, clock=clock, faults=faults, originals=originals))
 
 

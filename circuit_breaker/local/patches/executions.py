@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import sys
 import threading
 import uuid
 from typing import Any, Callable
@@ -27,33 +29,160 @@ def cached_entrypoint(self: Any) -> Any:
         return copy.deepcopy(program)
 
 
-def names_executions(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps ``start_execution``: an execution started without a name gets a UUID, as on AWS."""
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"'{name}' is not a JSON value")
 
-    def start_execution(self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
-        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+def check_execution_input(text: str) -> None:
+    """Raise moto's ``InvalidExecutionInput`` unless ``text`` is JSON (RFC 8259: no NaN, no Infinity).
+
+    Step Functions parses the input as strict JSON and refuses anything else; Python's parser would
+    accept ``NaN``/``Infinity`` and hand on an output that is not JSON.
+    """
+    from moto.stepfunctions.exceptions import InvalidExecutionInput
+
+    try:
+        json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        return  # deep, but JSON: the execution copes with it (see deep_execution_threads)
+    except ValueError as error:
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{error}'") from None
+
+
+def starts_executions(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``start_execution``: the input must be JSON, and an execution started without a name gets a UUID."""
+
+    def start_execution(self: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if execution_input is not None:
+            check_execution_input(execution_input)
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, *args, **kwargs)
 
     return start_execution
 
 
+def _invalid_definition(message: str) -> Exception:
+    from moto.core.exceptions import AWSError
+
+    class InvalidDefinitionError(AWSError):
+        TYPE = "InvalidDefinition"
+        STATUS = 400
+
+    return InvalidDefinitionError(message)
+
+
+def names_definition_errors(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``create_state_machine``: a definition the parser refuses is an ``InvalidDefinition`` error.
+
+    moto raises its parser's own exception type, which its HTTP layer answers with an empty error code.
+    """
+
+    def create_state_machine(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from moto.stepfunctions.parser.api import InvalidDefinition as ParserInvalidDefinition
+
+        try:
+            return original(self, *args, **kwargs)
+        except ParserInvalidDefinition as error:
+            raise _invalid_definition(f"Invalid State Machine Definition: '{error.message or error}'") from None
+
+    return create_state_machine
+
+
+#: Stack for the threads that run executions: deep (but valid) JSON is processed recursively.
+EXECUTION_THREAD_STACK_BYTES = 256 * 1024 * 1024
+#: Recursion the interpreter allows while the engine runs (a 256 KiB input nests at most ~130,000 deep).
+ENGINE_RECURSION_LIMIT = 200_000
+_stack_lock = threading.Lock()
+
+
+def deep_execution_threads(self: Any) -> None:
+    """Replaces ``ExecutionWorker.start``: the execution's thread gets a stack deep JSON fits in.
+
+    A payload nested thousands of levels deep is valid JSON within Step Functions' 256 KiB limit, and
+    AWS runs it; the executor copies and serialises values recursively, which Python's default
+    recursion limit (1,000) and thread stack (8 MiB) cannot hold.
+    """
+    from moto.stepfunctions.parser.backend.execution_worker import TMP_THREADS
+
+    if sys.getrecursionlimit() < ENGINE_RECURSION_LIMIT:
+        sys.setrecursionlimit(ENGINE_RECURSION_LIMIT)
+    with _stack_lock:
+        previous = threading.stack_size(EXECUTION_THREAD_STACK_BYTES)
+        try:
+            thread = threading.Thread(target=self._execution_logic, daemon=True)
+        finally:
+            threading.stack_size(previous)
+        TMP_THREADS.append(thread)
+        thread.start()
+
+
 def outputs_json(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps ``_reflect_execution_status``: a string output is described as JSON text."""
+    """Wraps ``_reflect_execution_status``: a string output is described as JSON text, and the status comes last.
+
+    moto marks the execution SUCCEEDED before it sets the output, so a DescribeExecution in between
+    (likely with a large output) sees a succeeded execution without one. The original runs on a
+    stand-in, and the real execution gets its output first and its status last.
+    """
 
     def _reflect_execution_status(self: Any) -> None:
-        original(self)
-        if self.execution.exec_status == "SUCCEEDED" and isinstance(self.execution.output, str):
+        execution = self.execution
+        stand_in = copy.copy(execution)
+        self.execution = stand_in
+        try:
+            original(self)
+        finally:
+            self.execution = execution
+        output = stand_in.output
+        if stand_in.exec_status == "SUCCEEDED" and isinstance(output, str):
             # DescribeExecution returns a str output verbatim (it takes it for JSON text): encode it.
-            self.execution.output = json.dumps(self.execution.output)
+            output = json.dumps(output)
+        execution.stop_date, execution.error, execution.cause, execution.output = (
+            stand_in.stop_date, stand_in.error, stand_in.cause, output,
+        )
+        execution.exec_status = stand_in.exec_status
 
     return _reflect_execution_status
 
 
+#: Execution ARNs as AWS writes them: ``...:execution:SM:NAME`` (Standard), ``...:express:SM:NAME:ID`` (Express).
+EXECUTION_ARN = re.compile(r"^arn:aws[a-z-]*:states:[-0-9a-zA-Z]+:(?P<account_id>[0-9]{12}):(execution|express):.+")
+
+
+def express_arn(execution: Any) -> None:
+    """An Express execution's ARN as AWS writes it: ``...:express:STATE_MACHINE:NAME:ID``."""
+    # moto keeps the type a state machine was created with in ``type`` (its ``sm_type`` is always STANDARD).
+    if getattr(execution.state_machine, "type", None) != "EXPRESS" or ":express:" in execution.exec_arn:
+        return
+    prefix, _, rest = execution.exec_arn.partition(":execution:")
+    execution.exec_arn = execution.execution_arn = f"{prefix}:express:{rest}:{uuid.uuid4()}"
+
+
 def logs_executions(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps ``Execution.start``: executions log to their state machine's CloudWatch log group."""
+    """Wraps ``Execution.start``: Express executions get Express ARNs, and executions log to their log group."""
 
     def start(self: Any) -> None:
+        express_arn(self)
         if self._cloud_watch_logging_session is None:
             self._cloud_watch_logging_session = ExecutionLogSession.for_execution(self)
         original(self)
 
     return start
+
+
+def aws_context_object(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``ExecutionWorker._get_evaluation_environment``: ``$$.Execution`` as AWS fills it.
+
+    moto puts the start time in as a Python datetime (so ``$$`` cannot be written as JSON and the
+    execution's history cannot be read) and leaves out ``RedriveCount``. AWS writes the start time as
+    ISO 8601 text with milliseconds and ``Z`` (``2023-11-21T06:27:31.545Z``) and counts redrives from 0.
+    """
+
+    def _get_evaluation_environment(self: Any) -> Any:
+        env = original(self)
+        execution = env.states.context_object.context_object_data["Execution"]
+        started = execution.get("StartTime")
+        if hasattr(started, "strftime"):
+            execution["StartTime"] = f"{started.strftime('%Y-%m-%dT%H:%M:%S')}.{started.microsecond // 1000:03d}Z"
+        execution.setdefault("RedriveCount", 0)
+        return env
+
+    return _get_evaluation_environment

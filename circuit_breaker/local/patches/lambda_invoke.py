@@ -11,6 +11,10 @@ from circuit_breaker.local.lambda_runtime import FunctionSpec, InvalidClientCont
 from circuit_breaker.local.patches import active
 
 
+#: Carries the invocation's request ID past moto's HTTP layer, to the Step Functions integration.
+INVOCATION_REQUEST_ID_HEADER = "x-breaker-invocation-request-id"
+
+
 def _header(headers: Any, name: str) -> str | None:
     for key, value in dict(headers or {}).items():
         if key.lower() == name.lower():
@@ -51,6 +55,9 @@ def lambda_invoke(self: Any, body: Any, request_headers: Any, response_headers: 
         threading.Thread(target=run, name=f"lambda-event-{self.function_name}", daemon=True).start()
         return b""
     outcome = run()
+    # Lambda's request ID is the invocation's (a UUID); moto's HTTP layer stamps its own on every response.
+    response_headers[INVOCATION_REQUEST_ID_HEADER] = outcome.request_id
+    response_headers["x-amz-executed-version"] = "$LATEST" if str(self.version) in ("", "None", "0") else str(self.version)
     if outcome.function_error:
         response_headers["x-amz-function-error"] = outcome.function_error
     response_headers["x-amz-log-result"] = base64.b64encode(outcome.log.encode()[-4096:]).decode()

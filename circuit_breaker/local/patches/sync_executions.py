@@ -30,6 +30,7 @@ import uuid
 from typing import Any
 
 from circuit_breaker.local.patches import active
+from circuit_breaker.local.patches.executions import check_execution_input
 
 #: The host StartSyncExecution goes to (botocore prepends the operation's host prefix ``sync-``).
 SYNC_URL_BASE = r"https?://sync-states\.(.+)\.amazonaws.com"
@@ -37,9 +38,6 @@ SYNC_URL_BASE = r"https?://sync-states\.(.+)\.amazonaws.com"
 #: Express bills memory in 64-MB steps (the smallest is what these workflows use) and time in 100-ms steps.
 BILLED_MEMORY_MB = 64
 BILLING_STEP_MS = 100
-
-#: moto's execution ARN check, widened to AWS's Express form (``...:express:MACHINE:NAME:ID``).
-EXECUTION_ARN_FORMAT = re.compile(r"arn:aws[a-z-]*:states:[-0-9a-zA-Z]+:(?P<account_id>[0-9]{12}):(execution|express):.+")
 
 
 def with_sync_url_base(original: list[str]) -> list[str]:
@@ -72,17 +70,13 @@ def run_sync_execution(
     backend: Any, state_machine_arn: str, name: str | None, execution_input: str | None, trace_header: str | None
 ) -> dict[str, Any]:
     """Run an execution of an Express machine to its end in this thread; return StartSyncExecution's answer."""
-    from moto.stepfunctions.exceptions import InvalidExecutionInput
     from moto.stepfunctions.parser.backend.execution import SyncExecution
 
     state_machine = backend.describe_state_machine(state_machine_arn)
     if state_machine.type != "EXPRESS":
         raise state_machine_type_not_supported()
     text = "{}" if execution_input is None else execution_input
-    try:
-        json.loads(text)
-    except ValueError as error:
-        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{error}'") from None
+    check_execution_input(text)
     name = name or str(uuid.uuid4())
     backend._validate_name(name)
     arn = f"arn:{backend.partition}:states:{backend.region_name}:{backend.account_id}:express:{state_machine.name}:{name}:{uuid.uuid4()}"
@@ -154,10 +148,3 @@ def start_sync_execution(self: Any) -> Any:
             self._get_param("traceHeader"),
         )
     )
-
-
-def register() -> None:
-    """Add ``start_sync_execution`` to moto's Step Functions API (once; the class is process-wide)."""
-    from moto.stepfunctions.responses import StepFunctionResponse
-
-    StepFunctionResponse.start_sync_execution = start_sync_execution  # type: ignore[attr-defined]

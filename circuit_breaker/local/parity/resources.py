@@ -1,0 +1,106 @@
+"""What a recorded test created before it ran: functions, a table, an event route, a log group.
+
+Each replay gets fresh names (``parity-<n>-...``), so replays never see each other's resources;
+:class:`Resources` keeps them, the tokens recipes use for them and the placeholders the recording
+wrote them as.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from circuit_breaker.local.parity import functions
+from circuit_breaker.local.parity.recipes import Recipe
+
+_counter = itertools.count(1)
+_ROLE_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": ["states.amazonaws.com", "lambda.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}],
+    }
+)
+
+
+@dataclass
+class Resources:
+    """The names of one replay's resources, as tokens and as recorded placeholders."""
+
+    prefix: str
+    role_arn: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    placeholders: dict[str, str] = field(default_factory=dict)
+    """Real name -> the placeholder the recording used for it."""
+    log_group: str | None = None
+
+    def fill(self, text: str) -> str:
+        """Replace the recipe tokens (``{{fn.arn}}``...) in ``text``."""
+        for token, value in self.tokens.items():
+            text = text.replace("{{" + token + "}}", value)
+        return text
+
+
+def _role(session: Any) -> str:
+    iam = session.client("iam")
+    try:
+        return iam.get_role(RoleName="parity-role")["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        return iam.create_role(RoleName="parity-role", AssumeRolePolicyDocument=_ROLE_POLICY)["Role"]["Arn"]
+
+
+def create(session: Any, recipe: Recipe) -> Resources:
+    """Create what ``recipe`` needs on the engine behind ``session``."""
+    prefix = f"parity-{next(_counter)}"
+    resources = Resources(prefix=prefix, role_arn=_role(session))
+    resources.tokens["prefix"] = prefix.replace("-", "_")
+    lambda_client = session.client("lambda")
+    for index, function in enumerate(recipe.functions, start=1):
+        slot = "fn" if index == 1 else f"fn{index}"
+        name = f"{prefix}-{slot}"
+        arn = lambda_client.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=resources.role_arn,
+            Handler=functions.HANDLER,
+            Code={"ZipFile": functions.package(function.handler)},
+            Timeout=function.timeout,
+        )["FunctionArn"]
+        resources.tokens[f"{slot}.arn"] = arn
+        resources.tokens[f"{slot}.name"] = name
+        resources.placeholders[name] = function.placeholder
+    if recipe.table is not None:
+        name = f"{prefix}-table"
+        session.client("dynamodb").create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        resources.tokens["table"] = name
+        resources.placeholders[name] = recipe.table
+    return resources
+
+
+def create_log_group(session: Any, resources: Resources) -> str:
+    """A log group for the state machine's logging; returns its ARN."""
+    name = f"/parity/{resources.prefix}"
+    logs = session.client("logs")
+    logs.create_log_group(logGroupName=name)
+    resources.log_group = name
+    return logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"][0]["arn"]
+
+
+def route_events_to_queue(session: Any, resources: Resources, pattern: dict[str, Any]) -> str:
+    """An SQS queue receiving the default bus's events that match ``pattern``; returns its URL."""
+    sqs = session.client("sqs")
+    events = session.client("events")
+    url = sqs.create_queue(QueueName=f"{resources.prefix}-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"{resources.prefix}-rule"
+    events.put_rule(Name=rule, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=rule, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    resources.tokens["queue_url"] = url
+    resources.placeholders[url] = "<sqs_queue_url>"
+    return url

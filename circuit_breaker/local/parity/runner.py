@@ -1,0 +1,341 @@
+"""Replay one recording on the engine: set up as the test did, run, collect what AWS's API answered.
+
+The answers are collected under the recording's own keys (``get_execution_history``,
+``start_execution_sync_response``, ``logged_execution_events``...), so :mod:`.compare` can put them
+side by side after :mod:`.normalise` has made them look as LocalStack recorded AWS's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from circuit_breaker.local.parity import json5, resources
+from circuit_breaker.local.parity.compare import PLACEHOLDER
+from circuit_breaker.local.parity.normalise import RECORDED_ACCOUNT, Names
+from circuit_breaker.local.parity.recipes import FROM_RECORDING, Recipe
+from circuit_breaker.local.parity.recordings import ParityData, Recording
+
+#: How long an execution may take on the engine (its waits are not slept).
+EXECUTION_DEADLINE_SECONDS = 30.0
+_TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+class ReplayError(RuntimeError):
+    """The recording could not be replayed (its template or input could not be prepared)."""
+
+
+@dataclass
+class Replay:
+    """What the engine answered, and the names needed to normalise it."""
+
+    answer: dict[str, Any]
+    names: Names
+
+
+def _set_path(document: Any, path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        document = document[part]
+    document[last] = value
+
+
+def _fill(value: Any, res: resources.Resources) -> Any:
+    """``value`` with recipe tokens replaced (inside every string)."""
+    return json.loads(res.fill(json.dumps(value)))
+
+
+def definition_of(recipe: Recipe, data: ParityData, res: resources.Resources) -> str:
+    """The definition the test created its state machine with."""
+    if recipe.template is not None:
+        path = data.templates / recipe.template
+        try:
+            template = json5.loads(path.read_text())
+        except OSError as error:
+            raise ReplayError(f"template {recipe.template} is not readable: {error}") from None
+        except json5.Json5Error as error:
+            raise ReplayError(f"template {recipe.template}: {error}") from None
+    elif recipe.definition is not None:
+        template = copy.deepcopy(recipe.definition)
+    else:
+        raise ReplayError("the recipe names no template and no definition")
+    for path, value in recipe.set.items():
+        try:
+            _set_path(template, path, _fill(value, res))
+        except (KeyError, TypeError) as error:
+            raise ReplayError(f"template {recipe.template} has no {path} to set ({error})") from None
+    text = json.dumps(template)
+    for old, new in recipe.replace.items():
+        text = text.replace(old, res.fill(new))
+    return res.fill(text)
+
+
+def _recorded_input(recording: Recording, key: str | None = None) -> Any:
+    content = recording.content
+    for key in (key,) if key else ("get_execution_history", "exec_hist_resp_0"):
+        events = (content.get(key) or {}).get("events") or []
+        if events and "executionStartedEventDetails" in events[0]:
+            return events[0]["executionStartedEventDetails"].get("input")
+    sync = content.get("start_execution_sync_response")
+    if isinstance(sync, dict) and "input" in sync:
+        return sync["input"]
+    raise ReplayError("the recording holds no execution input and the recipe gives none")
+
+
+def input_of(
+    recipe: Recipe, recording: Recording, res: resources.Resources, account: str, region: str, key: str | None = None
+) -> str:
+    """The execution input: the recipe's, or the recorded one with placeholders turned back into names."""
+    if recipe.input is not FROM_RECORDING and key is None:
+        value = recipe.input
+        return res.fill(value if isinstance(value, str) else json.dumps(value))
+    recorded = _recorded_input(recording, key)
+    text = recorded if isinstance(recorded, str) else json.dumps(recorded)
+    for name, placeholder in res.placeholders.items():
+        text = text.replace(placeholder, name)
+    text = text.replace("<partition>", "aws").replace("<region>", region).replace(RECORDED_ACCOUNT, account)
+    leftover = PLACEHOLDER.search(text)
+    if leftover:
+        raise ReplayError(f"the recorded input holds placeholder {leftover.group(0)}, which the recipe does not resolve")
+    return text
+
+
+class Runner:
+    """Replays recordings on one engine, one after another."""
+
+    def __init__(self, engine: Any, data: ParityData) -> None:
+        self.engine = engine
+        self.data = data
+        self.session = engine.session()
+        self.sfn = self.session.client("stepfunctions")
+        # As LocalStack's tests did against a local endpoint: no "sync-" host prefix.
+        self.sfn_sync = self.session.client("stepfunctions", config=Config(inject_host_prefix=False))
+        self.logs = self.session.client("logs")
+        self.region = engine.config.region
+        self.account = engine.account
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _names(self, recipe: Recipe, res: resources.Resources, extra: dict[str, str]) -> Names:
+        replacements = {res.role_arn: recipe.role_placeholder, **res.placeholders, **recipe.replacements, **extra}
+        return Names(account=self.account, region=self.region, replacements=replacements, fixed_keys=recipe.fixed_keys)
+
+    def _wait(self, execution_arn: str) -> dict[str, Any]:
+        deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS
+        while True:
+            described = self.sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] in _TERMINAL:
+                return described
+            if time.monotonic() > deadline:
+                raise ReplayError(f"the execution did not finish within {EXECUTION_DEADLINE_SECONDS:.0f} s on the engine")
+            time.sleep(0.005)
+
+    def _create(self, recipe: Recipe, definition: str, res: resources.Resources, **extra: Any) -> dict[str, Any]:
+        return self.sfn.create_state_machine(
+            name=f"{res.prefix}-sm", definition=definition, roleArn=res.role_arn, type=recipe.sm_type, **extra
+        )
+
+    def _logging(self, level: str, include: bool, log_group_arn: str) -> dict[str, Any]:
+        return {
+            "level": level,
+            "includeExecutionData": include,
+            "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": log_group_arn}}],
+        }
+
+    def _log_records(self, group: str) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        streams = self.logs.describe_log_streams(logGroupName=group, orderBy="LogStreamName")["logStreams"]
+        for stream in sorted(streams, key=lambda s: s.get("creationTime", 0)):
+            events = self.logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)["events"]
+            records.extend(json.loads(event["message"]) for event in events)
+        return records
+
+    # -- kinds -----------------------------------------------------------------------------------
+
+    def replay(self, recording: Recording, recipe: Recipe) -> Replay:
+        """Run ``recording``'s test on the engine as ``recipe`` describes."""
+        self.engine.clock.scale = recipe.wait_scale
+        res = resources.create(self.session, recipe)
+        definition = definition_of(recipe, self.data, res)
+        method = getattr(self, f"_run_{recipe.kind}", None)
+        if method is None:
+            raise ReplayError(f"unknown recipe kind {recipe.kind!r}")
+        answer, extra = method(recording, recipe, res, definition)
+        extra.setdefault(f"{res.prefix}-sm", "<ArnPart_0idx>")
+        return Replay(answer=answer, names=self._names(recipe, res, extra))
+
+    def _start(self, arn: str, text: str) -> dict[str, Any]:
+        return self.sfn.start_execution(stateMachineArn=arn, input=text)
+
+    def _run_history(self, recording: Recording, recipe: Recipe, res: resources.Resources, definition: str):
+        arn = self._create(recipe, definition, res)["stateMachineArn"]
+        started = self._start(arn, input_of(recipe, recording, res, self.account, self.region))
+        described = self._wait(started["executionArn"])
+        answer: dict[str, Any] = {}
+        if "get_execution_history" in recording.content or "describe_execution" not in recording.content:
+            answer["get_execution_history"] = self.sfn.get_execution_history(executionArn=started["executionArn"])
+        if "describe_execution" in recording.content:
+            answer["describe_execution"] = described
+        return answer, {started["executionArn"].rsplit(":", 1)[-1]: "<ExecArnPart_0idx>"}
+
+    def _run_multi(self, recording: Recording, recipe: Recipe, res: resources.Resources, definition: str):
+        arn = self._create(recipe, definition, res)["stateMachineArn"]
+        answer: dict[str, Any] = {}
+        extra: dict[str, str] = {}
+        count = len([key for key in recording.content if key.startswith("exec_hist_resp_")])
+        for index in range(count):
+            text = input_of(recipe, recording, res, self.account, self.region, key=f"exec_hist_resp_{index}")
+            started = self._start(arn, text)
+            self._wait(started["executionArn"])
+            answer[f"exec_hist_resp_{index}"] = self.sfn.get_execution_history(executionArn=started["executionArn"])
+            extra[started["executionArn"].rsplit(":", 1)[-1]] = f"<ExecArnPart_{index}idx>"
+        return answer, extra
+
+    def _run_logs(self, recording: Recording, recipe: Recipe, res: resources.Resources, definition: str):
+        log_group_arn = resources.create_log_group(self.session, res)
+        logging = self._logging(recipe.log_level or "ALL", recipe.include_execution_data, log_group_arn)
+        arn = self._create(recipe, definition, res, loggingConfiguration=logging)["stateMachineArn"]
+        if recipe.delete_log_group:
+            self.logs.delete_log_group(logGroupName=res.log_group)
+        answer: dict[str, Any] = {}
+        extra: dict[str, str] = {}
+        runs = recipe.inputs or (None,)
+        for index, value in enumerate(runs):
+            text = input_of(recipe, recording, res, self.account, self.region) if value is None else json.dumps(value)
+            started = self._start(arn, text)
+            self._wait(started["executionArn"])
+            extra[started["executionArn"].rsplit(":", 1)[-1]] = f"<ExecArnPart_{index}idx>"
+            if "get_execution_history" in recording.content:
+                answer["get_execution_history"] = self.sfn.get_execution_history(executionArn=started["executionArn"])
+        if "logged_execution_events" in recording.content:
+            records = self._log_records(res.log_group)
+            if recipe.inputs:
+                answer["logged_execution_events"] = records
+            else:
+                answer["logged_execution_events"] = sorted(records, key=lambda r: int(r.get("id", 0)))
+        return answer, extra
+
+    def _run_sync(self, recording: Recording, recipe: Recipe, res: resources.Resources, definition: str):
+        created = self._create(recipe, definition, res)
+        answer: dict[str, Any] = {"creation_response": created}
+        text = input_of(recipe, recording, res, self.account, self.region)
+        answer["start_execution_sync_response"] = self.sfn_sync.start_sync_execution(stateMachineArn=created["stateMachineArn"], input=text)
+        return answer, {}
+
+    def _run_async(self, recording: Recording, recipe: Recipe, res: resources.Resources, definition: str):
+        log_group_arn = resources.create_log_group(self.session, res)
+        logging = self._logging("ALL", recipe.include_execution_data, log_group_arn)
+        created = self._create(recipe, definition, res, loggingConfiguration=logging)
+        answer: dict[str, Any] = {"creation_response": created}
+        text = input_of(recipe, recording, res, self.account, self.region)
+        started = self._start(created["stateMachineArn"], text)
+        deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS
+        while True:
+            records = self._log_records(res.log_group)
+            if records and records[-1].get("type") in {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}:
+                break
+            if time.monotonic() > deadline:
+                raise ReplayError("the execution logged no end event on the engine")
+            time.sleep(0.005)
+        answer["end_event"] = records[-1]
+        for key in ("list_executions_error", "describe_execution_error", "stop_execution_error", "get_execution_history_error"):
+            if key in recording.content:
+                answer[key] = self._error_of(key, created["stateMachineArn"], started["executionArn"])
+        return answer, {}
+
+    def _error_of(self, key: str, state_machine_arn: str, execution_arn: str) -> Any:
+        calls = {
+            "list_executions_error": lambda: self.sfn.list_executions(stateMachineArn=state_machine_arn),
+            "describe_execution_error": lambda: self.sfn.describe_execution(executionArn=execution_arn),
+            "stop_execution_error": lambda: self.sfn.stop_execution(executionArn=execution_arn),
+            "get_execution_history_error": lambda: self.sfn.get_execution_history(executionArn=execution_arn),
+        }
+        try:
+            return {"answered": calls[key]()}
+        except ClientError as error:
+            return error.response
+
+    def _run_create_error(self, recording: Recording, recipe: Recipe, res: resources.Resources, definition: str):
+        try:
+            created = self._create(recipe, definition, res)
+        except ClientError as error:
+            if "exception" in recording.content:
+                return {
+                    "exception": {
+                        "exception_typename": error.response["Error"]["Code"],
+                        "exception_value": str(error),
+                    }
+                }, {}
+            return {"creation_error": error.response}, {}
+        return {"created": created}, {}
+
+    def _run_api(self, recording: Recording, recipe: Recipe, res: resources.Resources, definition: str):
+        created = self._create(recipe, definition, res)
+        arn = created["stateMachineArn"]
+        answer = {
+            "creation_response": created,
+            "describe_response": self.sfn.describe_state_machine(stateMachineArn=arn),
+            "deletion_response": self.sfn.delete_state_machine(stateMachineArn=arn),
+        }
+        return answer, {}
+
+    def _run_events(self, recording: Recording, recipe: Recipe, res: resources.Resources, definition: str):
+        detail_type = f"{res.prefix}-detail"
+        res.tokens["detail_type"] = detail_type
+        res.placeholders[detail_type] = "<detail-type>"
+        queue_url = resources.route_events_to_queue(self.session, res, {"detail-type": [detail_type]})
+        answer, extra = self._run_history(recording, recipe, res, definition)
+        sqs = self.session.client("sqs")
+        messages: list[Any] = []
+        expected = len(recording.content.get("stepfunctions_events") or [])
+        deadline = time.monotonic() + 5
+        while len(messages) < expected and time.monotonic() < deadline:
+            received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            messages.extend(json.loads(m["Body"]) for m in received.get("Messages", []))
+            if len(messages) < expected:
+                time.sleep(0.01)
+        if "stepfunctions_events" in recording.content:
+            answer["stepfunctions_events"] = sorted(messages, key=lambda e: json.dumps(e.get("detail", {})))
+        return answer, extra
+
+
+def judge(runner: Runner, recording: Recording) -> "Verdict":
+    """Replay one recording and compare: a match, a mismatch with its diff, or not-run with why."""
+    from circuit_breaker.local.parity.compare import compare
+    from circuit_breaker.local.parity.normalise import normalise
+    from circuit_breaker.local.parity.recipes import NoRecipeError, lookup
+    from circuit_breaker.local.parity.report import MATCH, MISMATCH, NOT_RUN, Verdict
+
+    def verdict(kind: str, reason: str = "", diff: str = "") -> Verdict:
+        return Verdict(recording.key, recording.area, recording.group, kind, reason, diff)
+
+    if recording.problem:
+        return verdict(NOT_RUN, f"malformed recording: {recording.problem}")
+    try:
+        recipe = lookup(recording.group, recording.test_id, recording.params)
+    except NoRecipeError as error:
+        return verdict(NOT_RUN, str(error))
+    except Exception as error:  # noqa: BLE001 - a broken recipe must not end the run
+        return verdict(NOT_RUN, f"the recipe failed: {type(error).__name__}: {error}")
+    if recipe.not_run:
+        return verdict(NOT_RUN, recipe.not_run)
+    try:
+        replay = runner.replay(recording, recipe)
+    except ReplayError as error:
+        return verdict(NOT_RUN, str(error))
+    except ClientError as error:
+        return verdict(NOT_RUN, f"the engine refused the setup: {error}")
+    except Exception as error:  # noqa: BLE001 - one broken replay must not end the run
+        return verdict(NOT_RUN, f"the harness failed: {type(error).__name__}: {error}")
+    actual = normalise(replay.answer, replay.names)
+    comparison = compare(recording.content, actual)
+    if comparison.equal:
+        return verdict(MATCH)
+    first = comparison.differences[0]
+    return verdict(MISMATCH, first if len(first) <= 300 else first[:297] + "...", comparison.diff())
