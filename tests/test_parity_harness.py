@@ -141,3 +141,41 @@ def test_a_malformed_recording_is_not_run_with_its_reason(tmp_path: Path) -> Non
     assert verdict.verdict == "not-run" and verdict.reason.startswith("malformed recording")
     unknown = Recording("t.py::C::test_ok", "core", "area/test_x.snapshot.json", "C", "test_ok", None, {"exception": {}})
     assert judge(None, unknown).reason.startswith("no recipe")  # type: ignore[arg-type]
+
+
+def _event(event_id: int, previous: int, kind: str, **details: object) -> dict:
+    return {"id": event_id, "previousEventId": previous, "type": kind, **details}
+
+
+def test_parallel_branch_events_are_unordered_as_the_recording_shows() -> None:
+    from circuit_breaker.local.parity.normalise import mirror_recording_transformers
+
+    recorded = {"h": {"events": [{"id": [0], "type": "TaskStateEntered"}]}}
+    events = [
+        _event(1, 0, "ParallelStateEntered"),
+        _event(2, 1, "ParallelStateStarted"),
+        _event(3, 2, "TaskStateEntered", stateEnteredEventDetails={"name": "B"}),
+        _event(4, 2, "PassStateEntered", stateEnteredEventDetails={"name": "A"}),
+        _event(5, 4, "ParallelStateFailed"),
+        _event(6, 5, "ParallelStateExited"),
+        _event(7, 6, "ExecutionFailed"),
+    ]
+    actual = mirror_recording_transformers({"h": {"events": events}}, recorded)["h"]["events"]
+    # Branch events: ids [0], previous 0, sorted by their JSON text; the Failed event before an Exited one
+    # is replaced away, as LocalStack's transformer did to AWS's history.
+    assert [(e["id"], e["previousEventId"], e["type"]) for e in actual] == [
+        (1, 0, "ParallelStateEntered"),
+        (2, 1, "ParallelStateStarted"),
+        ([0], 0, "PassStateEntered"),
+        ([0], 0, "TaskStateEntered"),
+        (6, 5, "ParallelStateExited"),
+        (7, 6, "ExecutionFailed"),
+    ]
+    # Histories whose recording kept their ids are left alone.
+    untouched = [_event(1, 0, "ParallelStateStarted"), _event(2, 1, "PassStateEntered"), _event(3, 2, "ParallelStateSucceeded")]
+    assert mirror_recording_transformers({"h": {"events": untouched}}, {"h": {"events": []}})["h"]["events"][1]["id"] == 2
+
+
+def test_only_real_dates_are_normalised_to_date() -> None:
+    answer = {"TimestampValue": "2016-13-05T21:29:29Z", "At": "2016-12-05T21:29:29Z", "text": "at 2016-12-05T25:29:29Z"}
+    assert normalise(answer, NAMES) == {"TimestampValue": "timestamp", "At": "date", "text": "at 2016-12-05T25:29:29Z"}

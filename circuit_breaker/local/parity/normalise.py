@@ -32,8 +32,12 @@ _FIXED_VALUES = {
     "creationTime": "timestamp",
     "ingestionTime": "timestamp",
 }
-#: ISO 8601 date-times inside text (the snapshot library's PATTERN_ISO8601 became "date").
-_ISO8601 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})")
+#: ISO 8601 date-times inside text, candidates: the snapshot library replaced a *valid* one by "date"
+#: (a real calendar date and clock time, years 1000-9999, offsets up to 19 hours), see :func:`_valid_date`.
+_ISO8601 = re.compile(
+    r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})T(?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:\.\d{1,9})?"
+    r"(?:Z|[+-](?P<oh>\d{2}):?(?P<om>\d{2})?)"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,29 @@ class Names:
     """Extra ``key -> word`` replacements a recording used (``StartTime`` -> ``start-time``, say)."""
 
 
+def _valid_date(match: re.Match[str]) -> bool:
+    """Whether an ISO 8601 candidate is a date the snapshot library recognised (so recorded it as "date").
+
+    Its pattern accepts only real dates (no month 13, no 30 February) and clock times (no hour 25): the
+    recordings of invalid timestamps (``test_wait_timestamp_jsonata[INVALID_DATE]``) kept them as values.
+    """
+    try:
+        date(int(match["y"]), int(match["mo"]), int(match["d"]))
+    except ValueError:
+        return False
+    offset_ok = match["oh"] is None or (int(match["oh"]) < 20 and (match["om"] is None or int(match["om"]) < 60))
+    return int(match["y"]) >= 1000 and int(match["h"]) < 24 and int(match["mi"]) < 60 and int(match["s"]) < 60 and offset_ok
+
+
+def _dates_replaced(text: str) -> str:
+    return _ISO8601.sub(lambda match: "date" if _valid_date(match) else match.group(0), text)
+
+
+def _is_date(text: str) -> bool:
+    match = _ISO8601.fullmatch(text)
+    return match is not None and _valid_date(match)
+
+
 def _replace_text(text: str, names: Names) -> str:
     # Longest first, so an ARN is replaced before the function name inside it.
     for literal in sorted(names.replacements, key=len, reverse=True):
@@ -57,7 +84,7 @@ def _replace_text(text: str, names: Names) -> str:
     text = text.replace(names.account, RECORDED_ACCOUNT)
     text = text.replace(names.region, "<region>")
     text = _EXTENDED_REQUEST_ID.sub("Extended Request ID: <extended_request_id>", text)
-    text = _ISO8601.sub("date", text)
+    text = _dates_replaced(text)
     return _REQUEST_ID.sub("Request ID: <request_id>", text)
 
 
@@ -78,7 +105,7 @@ def _normalise_value(key: str | None, value: Any, names: Names, parse: bool) -> 
         if key in _FIXED_VALUES and not isinstance(value, dict):
             # Header values too (the SDK lists them): the snapshot library replaced the whole value.
             return _FIXED_VALUES[key]
-        if _TIMESTAMP_KEY.search(key) and not isinstance(value, (dict, list)) and not _ISO8601.fullmatch(str(value)):
+        if _TIMESTAMP_KEY.search(key) and not isinstance(value, (dict, list)) and not _is_date(str(value)):
             return "timestamp"
         if key == "ResponseMetadata" and isinstance(value, dict):
             return {"HTTPHeaders": {}, "HTTPStatusCode": value.get("HTTPStatusCode")}
@@ -102,3 +129,57 @@ def _normalise_value(key: str | None, value: Any, names: Names, parse: bool) -> 
 def normalise(answer: Any, names: Names) -> Any:
     """``answer`` (boto3 responses, log records...) as LocalStack would have recorded it."""
     return _normalise_value(None, answer, names, parse=True)
+
+
+#: Event types that end a Parallel state's run (the test's transformer sorts the branch events before each).
+_PARALLEL_ENDS = {"ParallelStateSucceeded", "ParallelStateAborted", "ParallelStateExited", "ParallelStateFailed"}
+#: What the transformer wrote over the id of every event inside a Parallel state's run.
+_BRANCH_EVENT_ID = [0]
+
+
+def _branch_events_unordered(recorded: Any) -> bool:
+    """Whether a recorded history went through LocalStack's parallel-branch transformer (ids ``[0]``)."""
+    return isinstance(recorded, dict) and any(
+        isinstance(event, dict) and event.get("id") == _BRANCH_EVENT_ID for event in recorded.get("events") or []
+    )
+
+
+def _unorder_branch_events(events: list[Any]) -> None:
+    """Do to ``events`` (in place) what the recording's parallel-branch transformer did to AWS's.
+
+    Branches run concurrently, so the order of their events is not AWS's to promise: the tests that
+    recorded Parallel states rewrote each event after a ``ParallelStateStarted`` to id ``[0]`` and
+    previous id ``0``, and at each event that ends a Parallel run put the events since the last
+    ``ParallelStateStarted`` back sorted by their JSON text. Walked as that transformer walked the list
+    (its length may shrink under the walk: an end event seen twice, Failed then Exited, replaces the
+    first with nothing, which is why such recordings lack their ``ParallelStateFailed``).
+    """
+    start: int | None = None
+    branch: list[Any] = []
+    inside = False
+    index = 0
+    while index < len(events):
+        kind = events[index].get("type") if isinstance(events[index], dict) else None
+        if kind is None:
+            inside = False
+        elif kind in _PARALLEL_ENDS:
+            if start is not None:
+                events[start:index] = sorted(branch, key=lambda event: json.dumps(event, sort_keys=True))
+            inside = False
+        elif kind == "ParallelStateStarted":
+            inside, branch, start = True, [], index + 1
+        elif inside:
+            events[index]["id"] = list(_BRANCH_EVENT_ID)
+            events[index]["previousEventId"] = 0
+            branch.append(events[index])
+        index += 1
+
+
+def mirror_recording_transformers(actual: Any, recorded: Any) -> Any:
+    """``actual`` (normalised) with the per-test transformers the recording shows applied to it too."""
+    if not (isinstance(actual, dict) and isinstance(recorded, dict)):
+        return actual
+    for key, history in actual.items():
+        if isinstance(history, dict) and isinstance(history.get("events"), list) and _branch_events_unordered(recorded.get(key)):
+            _unorder_branch_events(history["events"])
+    return actual

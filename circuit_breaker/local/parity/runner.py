@@ -308,7 +308,7 @@ class Runner:
 def judge(runner: Runner, recording: Recording) -> "Verdict":
     """Replay one recording and compare: a match, a mismatch with its diff, or not-run with why."""
     from circuit_breaker.local.parity.compare import compare
-    from circuit_breaker.local.parity.normalise import normalise
+    from circuit_breaker.local.parity.normalise import mirror_recording_transformers, normalise
     from circuit_breaker.local.parity.recipes import NoRecipeError, lookup
     from circuit_breaker.local.parity.report import MATCH, MISMATCH, NOT_RUN, Verdict
 
@@ -333,7 +333,7 @@ def judge(runner: Runner, recording: Recording) -> "Verdict":
         return verdict(NOT_RUN, f"the engine refused the setup: {error}")
     except Exception as error:  # noqa: BLE001 - one broken replay must not end the run
         return verdict(NOT_RUN, f"the harness failed: {type(error).__name__}: {error}")
-    actual = normalise(replay.answer, replay.names)
+    actual = mirror_recording_transformers(normalise(replay.answer, replay.names), recording.content)
     comparison = compare(recording.content, actual)
     if comparison.equal:
         return verdict(MATCH)

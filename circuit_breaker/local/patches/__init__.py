@@ -6,8 +6,10 @@ gap it covers (the README's *The local engine*) and the function of this package
 beside this one hold those functions, one concern each:
 
 - ``jsonata``: JSONata expressions evaluated with real bindings, failures as AWS names them
+- ``evaluation_failures``: ``EvaluationFailed`` events as AWS records them (field paths, chain, once)
 - ``service_errors``: errors of service-integration tasks (DynamoDB, EventBridge) named as on AWS
 - ``choice``: Choice states' state-level ``Assign`` applied whichever rule matches
+- ``branches``: Parallel branches and Map iterations: failures keep their States error names, a failing Task is aborted
 - ``executions``: names, parsed-definition cache, output encoding, CloudWatch logging
 - ``waits``: ``Retry`` backoff and ``Wait`` states on the engine's :class:`EngineClock`
 - ``concurrency``: thread-safe clients, backend lookups, serialised DynamoDB requests
@@ -35,10 +37,12 @@ from typing import TYPE_CHECKING, Any, Callable
 from circuit_breaker.local import cloudformation_models
 from circuit_breaker.local.patches import (
     active,
+    branches,
     choice,
     cloudformation,
     concurrency,
     dynamodb_expressions,
+    evaluation_failures,
     executions,
     fault_injection,
     jsonata,
@@ -123,7 +127,53 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "EvalComponent._field_name",
         "a failing expression's location and cause name a moto class (JSONataTemplateValueTerminalStringJSONata) "
         "instead of the state's field (Output, Arguments...), and no EvaluationFailed event is recorded",
-        _replacement(jsonata.state_field_name),
+        _replacement(evaluation_failures.state_field_name),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.common.jsonata.jsonata_template_binding",
+        "JSONataTemplateBinding._field_name",
+        "a failure inside an object names the key alone ('result') where AWS names the path from the field ('Output/result')",
+        _replacement(evaluation_failures.binding_field_name),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.common.jsonata.jsonata_template_binding",
+        "JSONataTemplateBinding._eval_body",
+        "the key of an Output/Arguments object is not added to the failing field's path",
+        evaluation_failures.within_binding,
+    ),
+    PatchPoint(
+        f"{_SFN}.component.common.assign.assign_template_binding",
+        "AssignTemplateBinding._eval_body",
+        "the variable an Assign block failed to compute is not named in the location ('Assign' instead of 'Assign/result')",
+        evaluation_failures.within_binding,
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.state",
+        "CommonStateField._eval_state_input",
+        "an EvaluationFailed event is chained to previousEventId 0 and its cause to the last event, where AWS chains it "
+        "to the event before the state was entered and names the entered event",
+        evaluation_failures.records_entered_state,
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.exec.execute_state",
+        "ExecutionState._eval_state",
+        "a Task whose Arguments fail to evaluate records its EvaluationFailed event twice (once where it failed, "
+        "once more as the task's failure)",
+        _replacement(evaluation_failures.execution_eval_state),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.common.error_name.failure_event",
+        "FailureEventException.get_execution_failed_event_details",
+        "the failure of a Parallel branch or Map iteration is decorated a second time ('executing the state 'None' ... "
+        "executing the state 'Fallback' ...') where AWS passes the inner cause on",
+        evaluation_failures.passes_inner_failures,
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.wait.wait_function.timestamp",
+        "Timestamp._create_failure_event",
+        "a JSONata Wait timestamp that is not ISO-8601 fails with States.Runtime and no EvaluationFailed event; AWS fails "
+        "it with States.QueryEvaluationError at 'Timestamp'",
+        evaluation_failures.jsonata_timestamp_failure,
     ),
     PatchPoint(
         f"{_SFN}.component.state.exec.state_task.service.state_task_service_dynamodb",
@@ -156,6 +206,26 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "an EventBridge error (throttling, outage) in an events:putEvents task surfaces as States.Runtime "
         "instead of EventBridge.<code>, so no Catch on States.TaskFailed can handle it",
         service_errors.names_service_errors("EventBridge"),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.exec.state_parallel.branch_worker",
+        "BranchWorker._thread_routine",
+        "a Task state that fails a Parallel branch is not recorded as aborted: AWS records TaskStateAborted "
+        "after its TaskFailed, before the Parallel state fails or retries",
+        _replacement(branches.branch_thread_routine),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.exec.state_parallel.branches_decl",
+        "CustomErrorName",
+        "a branch failing with a States.* error (States.QueryEvaluationError, States.Timeout...) ends the execution "
+        "with States.Runtime ('Custom Error Names MUST NOT begin with States.') instead of failing the Parallel state with it",
+        _replacement(branches.passed_on_error_name),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.exec.state_map.iteration.iteration_worker",
+        "CustomErrorName",
+        "a Map iteration failing with a States.* error ends the execution with States.Runtime instead of failing the Map state with it",
+        _replacement(branches.passed_on_error_name),
     ),
     PatchPoint(
         f"{_SFN}.utils.boto_client",

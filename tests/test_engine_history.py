@@ -1,0 +1,171 @@
+"""Execution histories as AWS records them: fixes found by replaying AWS's recordings (make parity).
+
+Each test runs a small state machine directly on the session engine and checks the one thing AWS's
+recording showed the engine getting wrong (the recording is named in the fix's module docstring).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from circuit_breaker.client import wait_for_execution
+from circuit_breaker.local.engine import LocalEngine
+
+
+def run_history(engine: LocalEngine, definition: dict, document: object = None, kind: str = "STANDARD") -> tuple[dict, list[dict]]:
+    """Run ``definition`` once; its description and its history's events (without timestamps)."""
+    sfn = engine.session().client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name=f"history-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/probe",
+        type=kind,
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(document if document is not None else {}))["executionArn"]
+    described = wait_for_execution(sfn, execution, poll_interval=0.01, timeout=30)
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    for event in events:
+        event.pop("timestamp", None)
+    return described, events
+
+
+def chain(events: list[dict]) -> list[tuple[int, int, str]]:
+    """(id, previousEventId, type) of each event."""
+    return [(event["id"], event["previousEventId"], event["type"]) for event in events]
+
+
+def failing_task(name: str = "Fail", **extra: Any) -> dict:
+    """A Task state that fails on every engine: a DynamoDB read of a table that does not exist."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:getItem",
+        "Parameters": {"TableName": f"no-such-table-{name}", "Key": {"id": {"S": "x"}}},
+        **extra,
+    }
+
+
+def test_a_task_failing_a_parallel_branch_is_recorded_as_aborted(engine: LocalEngine) -> None:
+    described, events = run_history(
+        engine,
+        {
+            "StartAt": "P",
+            "States": {"P": {"Type": "Parallel", "End": True, "Branches": [{"StartAt": "T", "States": {"T": failing_task(End=True)}}]}},
+        },
+    )
+    assert described["status"] == "FAILED"
+    assert chain(events)[6:] == [
+        (7, 6, "TaskFailed"),
+        (8, 7, "TaskStateAborted"),
+        (9, 7, "ParallelStateFailed"),
+        (10, 9, "ExecutionFailed"),
+    ]
+
+
+def test_a_states_error_leaving_a_branch_fails_the_parallel_state_with_it(engine: LocalEngine) -> None:
+    described, events = run_history(
+        engine,
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "P",
+            "States": {
+                "P": {
+                    "Type": "Parallel",
+                    "End": True,
+                    "Branches": [{"StartAt": "Bad", "States": {"Bad": {"Type": "Pass", "Output": "{% $number('x') %}", "End": True}}}],
+                }
+            },
+        },
+    )
+    assert described["status"] == "FAILED"
+    assert [event["type"] for event in events][-3:] == ["EvaluationFailed", "ParallelStateFailed", "ExecutionFailed"]
+    assert "PassStateAborted" not in [event["type"] for event in events]  # only Task states are aborted
+    failed = events[-1]["executionFailedEventDetails"]
+    assert failed["error"] == "States.QueryEvaluationError"
+    # The inner state's cause, passed on as it is (not decorated again with the Parallel state).
+    assert failed["cause"] == events[-3]["evaluationFailedEventDetails"]["cause"]
+    assert failed["cause"].startswith("An error occurred while executing the state 'Bad' (entered at the event id #4). ")
+
+
+def test_a_states_error_leaving_a_map_iteration_fails_the_map_state_with_it(engine: LocalEngine) -> None:
+    described, events = run_history(
+        engine,
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "Items": [1],
+                    "End": True,
+                    "ItemProcessor": {"StartAt": "Bad", "States": {"Bad": {"Type": "Pass", "Output": {"error": "{% $nothing %}"}, "End": True}}},
+                }
+            },
+        },
+    )
+    assert described["status"] == "FAILED"
+    assert [event["type"] for event in events][-4:] == ["EvaluationFailed", "MapIterationFailed", "MapStateFailed", "ExecutionFailed"]
+    failed = events[-1]["executionFailedEventDetails"]
+    assert failed["error"] == "States.QueryEvaluationError"
+    assert failed["cause"] == events[-4]["evaluationFailedEventDetails"]["cause"]
+
+
+def test_an_evaluation_failure_names_the_field_path_and_follows_the_event_before_the_state(engine: LocalEngine) -> None:
+    _, events = run_history(
+        engine,
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "First",
+            "States": {
+                "First": {"Type": "Pass", "Next": "Second"},
+                "Second": {"Type": "Pass", "Output": {"result": "{% $doesNotExist %}"}, "End": True},
+            },
+        },
+    )
+    assert chain(events)[3:] == [(4, 3, "PassStateEntered"), (5, 3, "EvaluationFailed"), (6, 5, "ExecutionFailed")]
+    details = events[4]["evaluationFailedEventDetails"]
+    assert details == {
+        "error": "States.QueryEvaluationError",
+        "cause": "An error occurred while executing the state 'Second' (entered at the event id #4). "
+        "The JSONata expression '$doesNotExist' specified for the field 'Output/result' returned nothing (undefined).",
+        "location": "Output/result",
+        "state": "Second",
+    }
+
+
+def test_an_assign_failure_names_the_variable(engine: LocalEngine) -> None:
+    _, events = run_history(
+        engine,
+        {"QueryLanguage": "JSONata", "StartAt": "S", "States": {"S": {"Type": "Pass", "Assign": {"kept": 1, "result": "{% $nope %}"}, "End": True}}},
+    )
+    assert events[2]["evaluationFailedEventDetails"]["location"] == "Assign/result"
+
+
+def test_a_task_records_its_arguments_evaluation_failure_once(engine: LocalEngine) -> None:
+    _, events = run_history(
+        engine,
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "T",
+            "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Arguments": {"FunctionName": "{% $nope %}"}, "End": True}},
+        },
+    )
+    assert chain(events) == [(1, 0, "ExecutionStarted"), (2, 0, "TaskStateEntered"), (3, 0, "EvaluationFailed"), (4, 3, "ExecutionFailed")]
+    assert events[2]["evaluationFailedEventDetails"]["location"] == "Arguments/FunctionName"
+
+
+def test_a_jsonata_wait_timestamp_that_is_not_iso_8601_is_a_query_evaluation_error(engine: LocalEngine) -> None:
+    _, events = run_history(
+        engine,
+        {"QueryLanguage": "JSONata", "StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "{% $states.input.at %}", "End": True}}},
+        {"at": "2016-12-05 21:29:29Z"},
+    )
+    assert chain(events) == [(1, 0, "ExecutionStarted"), (2, 0, "WaitStateEntered"), (3, 2, "EvaluationFailed"), (4, 3, "ExecutionFailed")]
+    assert events[2]["evaluationFailedEventDetails"] == {
+        "error": "States.QueryEvaluationError",
+        "cause": "An error occurred while executing the state 'W' (entered at the event id #2). "
+        "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: 2016-12-05 21:29:29Z",
+        "location": "Timestamp",
+        "state": "W",
+    }
