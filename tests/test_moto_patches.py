@@ -14,6 +14,7 @@ import json
 import uuid
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from circuit_breaker.client import wait_for_execution
@@ -401,3 +402,18 @@ def test_the_context_object_reads_as_on_aws(engine: LocalEngine) -> None:
     execution = json.loads(described["output"])["execution"]
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", execution["StartTime"])
     assert execution["RedriveCount"] == 0
+
+
+def test_a_sync_execution_has_no_redrive_count_in_its_context_object(engine: LocalEngine) -> None:
+    # AWS recorded both kinds of Express execution the same day: $$.Execution.RedriveCount in an
+    # asynchronous one, none in a synchronous one (which cannot be redriven).
+    sfn = engine.session().client("stepfunctions", config=Config(inject_host_prefix=False))
+    arn = sfn.create_state_machine(
+        name=f"sync-context-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"execution.$": "$$.Execution"}, "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/probe",
+        type="EXPRESS",
+    )["stateMachineArn"]
+    answer = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+    assert answer["status"] == "SUCCEEDED"
+    assert "RedriveCount" not in json.loads(answer["output"])["execution"]

@@ -179,3 +179,19 @@ def test_parallel_branch_events_are_unordered_as_the_recording_shows() -> None:
 def test_only_real_dates_are_normalised_to_date() -> None:
     answer = {"TimestampValue": "2016-13-05T21:29:29Z", "At": "2016-12-05T21:29:29Z", "text": "at 2016-12-05T25:29:29Z"}
     assert normalise(answer, NAMES) == {"TimestampValue": "timestamp", "At": "date", "text": "at 2016-12-05T25:29:29Z"}
+
+
+def test_context_fields_aws_added_later_are_dropped_from_older_recordings_only() -> None:
+    from datetime import date
+
+    from circuit_breaker.local.parity.normalise import without_later_fields
+
+    def answer() -> dict:
+        execution = {"Id": "arn", "Input": {}, "Name": "n", "RoleArn": "r", "StartTime": "t", "RedriveCount": 0}
+        return {"output": {"ThisContextObject": {"Execution": execution}}, "other": {"RedriveCount": 0}}
+
+    before = without_later_fields(answer(), date(2023, 10, 24))
+    assert "RedriveCount" not in before["output"]["ThisContextObject"]["Execution"]
+    assert before["other"] == {"RedriveCount": 0}  # not a context object: kept
+    assert without_later_fields(answer(), date(2024, 7, 15)) == answer()
+    assert without_later_fields(answer(), None) == answer()

@@ -12,6 +12,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -45,6 +46,8 @@ class Recording:
     """``recorded-content``; whatever the file held (checked by :attr:`problem`)."""
     problem: str | None = None
     """Why the recording cannot be replayed (malformed), or ``None``."""
+    recorded_on: date | None = None
+    """The day AWS recorded it (the snapshot's ``recorded-date``), when given."""
 
     @property
     def group(self) -> str:
@@ -125,6 +128,14 @@ def _problem(content: Any) -> str | None:
     return None
 
 
+def _recorded_on(text: Any) -> date | None:
+    """``"24-10-2023, 17:18:16"`` (the snapshot library's day-month-year) -> that day."""
+    try:
+        return datetime.strptime(str(text).split(",")[0].strip(), "%d-%m-%Y").date()
+    except ValueError:
+        return None
+
+
 def _read_snapshot(path: Path, snapshot_file: str, area: str, tests: list[str] | None) -> Iterator[Recording]:
     try:
         document = json.loads(path.read_text())
@@ -142,4 +153,5 @@ def _read_snapshot(path: Path, snapshot_file: str, area: str, tests: list[str] |
         if tests is not None and test not in tests:
             continue
         content = entry.get("recorded-content") if isinstance(entry, dict) else None
-        yield Recording(key, area, snapshot_file, test_class, test, params, content, _problem(content))
+        recorded_on = _recorded_on(entry.get("recorded-date")) if isinstance(entry, dict) else None
+        yield Recording(key, area, snapshot_file, test_class, test, params, content, _problem(content), recorded_on)

@@ -308,7 +308,7 @@ class Runner:
 def judge(runner: Runner, recording: Recording) -> "Verdict":
     """Replay one recording and compare: a match, a mismatch with its diff, or not-run with why."""
     from circuit_breaker.local.parity.compare import compare
-    from circuit_breaker.local.parity.normalise import mirror_recording_transformers, normalise
+    from circuit_breaker.local.parity.normalise import mirror_recording_transformers, normalise, without_later_fields
     from circuit_breaker.local.parity.recipes import NoRecipeError, lookup
     from circuit_breaker.local.parity.report import MATCH, MISMATCH, NOT_RUN, Verdict
 
@@ -334,6 +334,7 @@ def judge(runner: Runner, recording: Recording) -> "Verdict":
     except Exception as error:  # noqa: BLE001 - one broken replay must not end the run
         return verdict(NOT_RUN, f"the harness failed: {type(error).__name__}: {error}")
     actual = mirror_recording_transformers(normalise(replay.answer, replay.names), recording.content)
+    actual = without_later_fields(actual, recording.recorded_on)
     comparison = compare(recording.content, actual)
     if comparison.equal:
         return verdict(MATCH)

@@ -173,16 +173,23 @@ def aws_context_object(original: Callable[..., Any]) -> Callable[..., Any]:
 
     moto puts the start time in as a Python datetime (so ``$$`` cannot be written as JSON and the
     execution's history cannot be read) and leaves out ``RedriveCount``. AWS writes the start time as
-    ISO 8601 text with milliseconds and ``Z`` (``2023-11-21T06:27:31.545Z``) and counts redrives from 0.
+    ISO 8601 text with milliseconds and ``Z`` (``2023-11-21T06:27:31.545Z``) and counts redrives from 0,
+    except in a synchronous Express execution (StartSyncExecution), which cannot be redriven and whose
+    ``$$.Execution`` has no ``RedriveCount`` (recorded by AWS the same day for both kinds of Express
+    execution: ../shared/parity, ``express/test_express_sync`` and ``express/test_express_async``,
+    ``test_query_runtime_memory``).
     """
 
     def _get_evaluation_environment(self: Any) -> Any:
+        from moto.stepfunctions.parser.backend.execution_worker import SyncExecutionWorker
+
         env = original(self)
         execution = env.states.context_object.context_object_data["Execution"]
         started = execution.get("StartTime")
         if hasattr(started, "strftime"):
             execution["StartTime"] = f"{started.strftime('%Y-%m-%dT%H:%M:%S')}.{started.microsecond // 1000:03d}Z"
-        execution.setdefault("RedriveCount", 0)
+        if not isinstance(self, SyncExecutionWorker):
+            execution.setdefault("RedriveCount", 0)
         return env
 
     return _get_evaluation_environment
