@@ -169,3 +169,49 @@ def test_a_jsonata_wait_timestamp_that_is_not_iso_8601_is_a_query_evaluation_err
         "location": "Timestamp",
         "state": "W",
     }
+
+
+def test_output_path_sees_the_variables_from_before_the_state(engine: LocalEngine) -> None:
+    described, events = run_history(
+        engine,
+        {
+            "StartAt": "First",
+            "States": {
+                "First": {"Type": "Pass", "Assign": {"answer": 42}, "Next": "Second"},
+                "Second": {"Type": "Pass", "OutputPath": "$answer", "Assign": {"answer": "changed"}, "End": True},
+            },
+        },
+    )
+    assert json.loads(described["output"]) == 42
+    assert events[4]["stateExitedEventDetails"]["assignedVariables"] == {"answer": '"changed"'}
+
+
+def test_jsonata_output_sees_the_variables_from_before_the_state(engine: LocalEngine) -> None:
+    described, _ = run_history(
+        engine,
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "First",
+            "States": {
+                "First": {"Type": "Pass", "Assign": {"x": 1}, "Next": "Second"},
+                "Second": {"Type": "Pass", "Assign": {"x": 2}, "Output": "{% $x %}", "Next": "Third"},
+                "Third": {"Type": "Pass", "Output": "{% [$states.input, $x] %}", "End": True},
+            },
+        },
+    )
+    assert json.loads(described["output"]) == [1, 2]
+
+
+def test_assigned_strings_are_json_strings(engine: LocalEngine) -> None:
+    described, events = run_history(
+        engine,
+        {
+            "StartAt": "Keep",
+            "States": {
+                "Keep": {"Type": "Pass", "Assign": {"quote": '"', "json": '{"key":"value"}'}, "Next": "Use"},
+                "Use": {"Type": "Pass", "Parameters": {"parsed.$": "States.StringToJson($json)", "quote.$": "$quote"}, "End": True},
+            },
+        },
+    )
+    assert json.loads(described["output"]) == {"parsed": {"key": "value"}, "quote": '"'}
+    assert events[2]["stateExitedEventDetails"]["assignedVariables"] == {"quote": '"\\""', "json": '"{\\"key\\":\\"value\\"}"'}

@@ -8,6 +8,7 @@ beside this one hold those functions, one concern each:
 - ``jsonata``: JSONata expressions evaluated with real bindings, failures as AWS names them
 - ``evaluation_failures``: ``EvaluationFailed`` events as AWS records them (field paths, chain, once)
 - ``service_errors``: errors of service-integration tasks (DynamoDB, EventBridge) named as on AWS
+- ``assignments``: ``Assign`` computed in the state, applied as it exits; its strings JSON-decoded
 - ``choice``: Choice states' state-level ``Assign`` applied whichever rule matches
 - ``branches``: Parallel branches and Map iterations: failures keep their States error names, a failing Task is aborted
 - ``executions``: names, parsed-definition cache, output encoding, CloudWatch logging
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from circuit_breaker.local import cloudformation_models
 from circuit_breaker.local.patches import (
     active,
+    assignments,
     branches,
     choice,
     cloudformation,
@@ -187,6 +189,31 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "every DynamoDB error is named DynamoDB.<code>; AWS names only the modelled exceptions so and every other "
         "code (ThrottlingException, ValidationException...) DynamoDB.AmazonDynamoDBException, the code in the Cause",
         service_errors.names_dynamodb_errors,
+    ),
+    PatchPoint(
+        f"{_SFN}.component.common.assign.assign_decl",
+        "AssignDecl._eval_body",
+        "a state's Assign changes the variables at once, so the same state's Output/OutputPath sees the new values; "
+        "on AWS every expression of the state sees the values from before it",
+        _replacement(assignments.assign_decl_eval_body),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.state",
+        "CommonStateField._get_state_exited_event_details",
+        "(with AssignDecl._eval_body) where the state's assignments are applied: as it exits",
+        assignments.applies_on_exit,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.parser.asl.parse.preprocessor",
+        "Preprocessor.visitAssign_template_value_terminal_string_literal",
+        "a string in an Assign block keeps its JSON escapes as text (\\\" stays two characters)",
+        _replacement(assignments.assign_string_literal),
+    ),
+    PatchPoint(
+        "moto.stepfunctions.parser.asl.eval.variable_store",
+        "VariableStore.get_assigned_variables",
+        "a history event's assignedVariables wrap a string in quotes without escaping it (not JSON)",
+        _replacement(assignments.assigned_variables),
     ),
     PatchPoint(
         f"{_SFN}.component.state.choice.state_choice",

@@ -3,21 +3,15 @@
 moto 5.2.5 applies a Choice state's own ``Assign`` only when ``Default`` is taken. AWS's Choice state
 documentation (Choice Rules, JSONata) says the state-level block "applies regardless of which choice
 rule matches". Here both blocks are evaluated against the variables as they were before the state (as
-every Assign is), and a name the matched rule assigns too takes the rule's value.
+every Assign is), a name the matched rule assigns too takes the rule's value, and the variables change
+when the state exits (:mod:`.assignments`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-
-def _declarations(assign_decl: Any, env: Any) -> dict[str, Any]:
-    """What an ``Assign`` block would set, evaluated without setting it."""
-    declarations: dict[str, Any] = {}
-    for binding in assign_decl.declaration_bindings:
-        binding.eval(env=env)
-        declarations.update(env.stack.pop())
-    return declarations
+from circuit_breaker.local.patches.assignments import assign_later, declarations_of
 
 
 def choice_eval_state(self: Any, env: Any) -> None:
@@ -34,11 +28,10 @@ def choice_eval_state(self: Any, env: Any) -> None:
         raise RuntimeError("No branching option reached in state %s", self.name)
     declarations: dict[str, Any] = {}
     if self.assign_decl:
-        declarations.update(_declarations(self.assign_decl, env))
+        declarations.update(declarations_of(self.assign_decl, env))
     if chosen is not None and chosen.assign:
-        declarations.update(_declarations(chosen.assign, env))
-    for identifier, value in declarations.items():
-        env.variable_store.set(variable_identifier=identifier, variable_value=value)
+        declarations.update(declarations_of(chosen.assign, env))
+    assign_later(env, declarations)
     if chosen is not None and chosen.output:
         chosen.output.eval(env=env)
     env.stack.append(chosen.next_stmt.name if chosen is not None else self.default_state.state_name)
