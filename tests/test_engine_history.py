@@ -215,3 +215,30 @@ def test_assigned_strings_are_json_strings(engine: LocalEngine) -> None:
     )
     assert json.loads(described["output"]) == {"parsed": {"key": "value"}, "quote": '"'}
     assert events[2]["stateExitedEventDetails"]["assignedVariables"] == {"quote": '"\\""', "json": '"{\\"key\\":\\"value\\"}"'}
+
+
+def test_a_distributed_map_exits_after_its_map_run_started(engine: LocalEngine) -> None:
+    described, events = run_history(
+        engine,
+        {
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": "Item",
+                        "States": {"Item": {"Type": "Pass", "End": True}},
+                    },
+                    "End": True,
+                }
+            },
+        },
+        [1, 2],
+    )
+    assert described["status"] == "SUCCEEDED"
+    by_type = {event["type"]: event for event in events}
+    started = by_type["MapRunStarted"]["id"]
+    assert by_type["MapRunSucceeded"]["previousEventId"] == started
+    assert by_type["MapStateSucceeded"]["previousEventId"] == by_type["MapRunSucceeded"]["id"]
+    assert by_type["MapStateExited"]["previousEventId"] == started

@@ -195,3 +195,27 @@ def test_context_fields_aws_added_later_are_dropped_from_older_recordings_only()
     assert before["other"] == {"RedriveCount": 0}  # not a context object: kept
     assert without_later_fields(answer(), date(2024, 7, 15)) == answer()
     assert without_later_fields(answer(), None) == answer()
+
+
+def test_a_bucket_holds_the_recorded_items_then_items_the_map_must_leave_unread() -> None:
+    from circuit_breaker.local.parity.runner import recorded_items
+
+    batches = [{"Items": [{"a": 1}, {"a": 2}]}, {"Items": [{"a": 3}]}]
+    recording = Recording(
+        "t.py::C::t",
+        "core",
+        "area/t.snapshot.json",
+        "C",
+        "t",
+        None,
+        {"get_execution_history": {"events": [{"executionSucceededEventDetails": {"output": json.dumps(batches)}}]}},
+    )
+    assert recorded_items(recording) == [{"a": 1}, {"a": 2}, {"a": 3}]
+
+
+def test_recipes_set_fields_inside_lists() -> None:
+    from circuit_breaker.local.parity.runner import _set_path
+
+    document = {"States": {"S": {"Catch": [{"ErrorEquals": []}]}}}
+    _set_path(document, "States.S.Catch.0.ErrorEquals", ["CustomException"])
+    assert document == {"States": {"S": {"Catch": [{"ErrorEquals": ["CustomException"]}]}}}

@@ -80,7 +80,26 @@ def create(session: Any, recipe: Recipe) -> Resources:
         )
         resources.tokens["table"] = name
         resources.placeholders[name] = recipe.table
+    if recipe.bucket is not None:
+        name = f"{prefix}-bucket"
+        session.client("s3").create_bucket(Bucket=name)
+        resources.tokens["bucket"] = name
+        resources.placeholders[name] = recipe.bucket
     return resources
+
+
+#: Items of the harness's own, after the recorded ones in a :data:`RECORDED_ITEMS` object.
+UNREAD_ITEMS = ({"harness_item": "left unread by MaxItems"}, {"harness_item": "left unread too"})
+
+
+def put_objects(session: Any, resources: Resources, recipe: Recipe, recorded_items: list[Any]) -> None:
+    """Put the recipe's objects in its bucket (JSON), ``RECORDED_ITEMS`` as the recorded items then :data:`UNREAD_ITEMS`."""
+    from circuit_breaker.local.parity.recipes import RECORDED_ITEMS
+
+    s3 = session.client("s3")
+    for key, content in recipe.bucket_objects.items():
+        value = [*recorded_items, *UNREAD_ITEMS] if content is RECORDED_ITEMS else content
+        s3.put_object(Bucket=resources.tokens["bucket"], Key=key, Body=json.dumps(value).encode())
 
 
 def create_log_group(session: Any, resources: Resources) -> str:

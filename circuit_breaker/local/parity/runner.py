@@ -40,10 +40,14 @@ class Replay:
 
 
 def _set_path(document: Any, path: str, value: Any) -> None:
+    """Set ``value`` at a dotted ``path`` (a number selects a list item: ``States.S.Catch.0.ErrorEquals``)."""
     *parents, last = path.split(".")
     for part in parents:
-        document = document[part]
-    document[last] = value
+        document = document[int(part)] if isinstance(document, list) else document[part]
+    if isinstance(document, list):
+        document[int(last)] = value
+    else:
+        document[last] = value
 
 
 def _fill(value: Any, res: resources.Resources) -> Any:
@@ -68,7 +72,7 @@ def definition_of(recipe: Recipe, data: ParityData, res: resources.Resources) ->
     for path, value in recipe.set.items():
         try:
             _set_path(template, path, _fill(value, res))
-        except (KeyError, TypeError) as error:
+        except (KeyError, TypeError, IndexError, ValueError) as error:
             raise ReplayError(f"template {recipe.template} has no {path} to set ({error})") from None
     text = json.dumps(template)
     for old, new in recipe.replace.items():
@@ -86,6 +90,23 @@ def _recorded_input(recording: Recording, key: str | None = None) -> Any:
     if isinstance(sync, dict) and "input" in sync:
         return sync["input"]
     raise ReplayError("the recording holds no execution input and the recipe gives none")
+
+
+def recorded_items(recording: Recording) -> list[Any]:
+    """The items of the execution output AWS recorded (a Map's results; batches ``{"Items": [...]}`` flattened)."""
+    events = (recording.content.get("get_execution_history") or {}).get("events") or []
+    succeeded = [e["executionSucceededEventDetails"] for e in events if "executionSucceededEventDetails" in e]
+    if not succeeded:
+        raise ReplayError("the recording holds no execution output to take the bucket's items from")
+    output = succeeded[-1].get("output")
+    items = json.loads(output) if isinstance(output, str) else output
+    if not isinstance(items, list):
+        raise ReplayError("the recorded execution output is not a list of items")
+    flat: list[Any] = []
+    for item in items:
+        batch = item.get("Items") if isinstance(item, dict) and set(item) == {"Items"} else None
+        flat.extend(batch if isinstance(batch, list) else [item])
+    return flat
 
 
 def input_of(
@@ -162,6 +183,8 @@ class Runner:
         """Run ``recording``'s test on the engine as ``recipe`` describes."""
         self.engine.clock.scale = recipe.wait_scale
         res = resources.create(self.session, recipe)
+        if recipe.bucket_objects:
+            resources.put_objects(self.session, res, recipe, recorded_items(recording))
         definition = definition_of(recipe, self.data, res)
         method = getattr(self, f"_run_{recipe.kind}", None)
         if method is None:
@@ -330,7 +353,8 @@ def judge(runner: Runner, recording: Recording) -> "Verdict":
     except ReplayError as error:
         return verdict(NOT_RUN, str(error))
     except ClientError as error:
-        return verdict(NOT_RUN, f"the engine refused the setup: {error}")
+        reason = f"the engine refused the setup: {error}"
+        return verdict(NOT_RUN, reason if len(reason) <= 300 else reason[:297] + "...", reason)
     except Exception as error:  # noqa: BLE001 - one broken replay must not end the run
         return verdict(NOT_RUN, f"the harness failed: {type(error).__name__}: {error}")
     actual = mirror_recording_transformers(normalise(replay.answer, replay.names), recording.content)

@@ -255,6 +255,12 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         _replacement(branches.passed_on_error_name),
     ),
     PatchPoint(
+        f"{_SFN}.component.state.exec.state_map.state_map",
+        "StateMap._eval_execution",
+        "a distributed Map's MapStateExited follows MapRunSucceeded; AWS (since late 2024) chains it to MapRunStarted",
+        branches.map_exit_follows_the_map_run_start,
+    ),
+    PatchPoint(
         f"{_SFN}.utils.boto_client",
         "boto_client_for",
         "task clients come from boto3's default session, which is not thread-safe",

@@ -81,3 +81,37 @@ def branch_thread_routine(self: Any) -> None:
     self._program.eval(self.env)
     record_failed_state_aborted(self.env, self._program)
     self._branch_worker_comm.on_terminated(env=self.env)
+
+
+def _event(env: Any, event_id: int) -> dict[str, Any] | None:
+    events = env.event_manager._history_event_list
+    if 0 < event_id <= len(events) and events[event_id - 1].get("id") == event_id:
+        return events[event_id - 1]
+    return next((event for event in events if event.get("id") == event_id), None)
+
+
+def _type_of(event: dict[str, Any] | None) -> str | None:
+    return None if event is None else _name(event.get("type"))
+
+
+def map_exit_follows_the_map_run_start(original: Any) -> Any:
+    """Wraps ``StateMap._eval_execution``: after a distributed Map's run, the state's exit follows ``MapRunStarted``.
+
+    AWS chains ``MapRunSucceeded`` to ``MapRunStarted`` and ``MapStateSucceeded`` to ``MapRunSucceeded``, and
+    since late 2024 the ``MapStateExited`` to ``MapRunStarted`` (every recording from November 2024 on;
+    earlier ones chained it to ``MapRunSucceeded``): ../shared/parity, ``assign/test_assign_reference_variables``
+    (``test_reference_in_map_state``) and the distributed Map tests of ``scenarios/test_base_scenarios``.
+    """
+
+    def _eval_execution(self: Any, env: Any) -> None:
+        original(self, env)
+        context = env.event_history_context
+        succeeded = _event(env, context.last_published_event_id)
+        if _type_of(succeeded) != "MapStateSucceeded":
+            return
+        run = _event(env, int(succeeded.get("previousEventId", 0)))
+        if _type_of(run) != "MapRunSucceeded":
+            return
+        context.source_event_id = int(run.get("previousEventId", 0))
+
+    return _eval_execution

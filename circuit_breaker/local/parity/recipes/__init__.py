@@ -4,7 +4,7 @@ LocalStack's test code (``tests/aws/services/stepfunctions/v2/...``) says, for e
 template ran, what was changed in it, which functions or tables existed and what input the execution
 got. A recipe says the same for the harness. Tokens in a recipe's definition edits and input stand for
 what the harness creates: ``{{fn.arn}}``/``{{fn.name}}`` (the first function; ``fn2`` the second),
-``{{table}}``, ``{{queue_url}}``, ``{{detail_type}}``.
+``{{table}}``, ``{{bucket}}``, ``{{queue_url}}``, ``{{detail_type}}``.
 
 Unless a recipe gives one, the execution's input is the one AWS recorded (its ``ExecutionStarted``
 event), with the recording's placeholders turned back into the harness's names.
@@ -20,6 +20,9 @@ from typing import Any, Callable, Mapping
 
 #: The input AWS recorded is used (see the module docstring).
 FROM_RECORDING: Any = object()
+#: An S3 object holding the items AWS's recorded execution output shows (batches flattened), followed by
+#: items of the harness's own that a Map reading fewer items (``MaxItems``) must leave unread.
+RECORDED_ITEMS: Any = object()
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,10 @@ class Recipe:
     functions: tuple[Function, ...] = ()
     table: str | None = None
     """Create a DynamoDB table (partition key ``id``) recorded under this placeholder."""
+    bucket: str | None = None
+    """Create an S3 bucket (token ``{{bucket}}``) recorded under this placeholder."""
+    bucket_objects: Mapping[str, Any] = field(default_factory=dict)
+    """Objects put in the bucket: key -> JSON value, or :data:`RECORDED_ITEMS`."""
     input: Any = FROM_RECORDING
     kind: str = "history"
     """``history`` | ``sync`` | ``async`` | ``logs`` | ``multi`` | ``create_error`` | ``events`` | ``api``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from circuit_breaker.local.parity.recipes import Function, Recipe, recipe, template_for
+from circuit_breaker.local.parity.recipes import RECORDED_ITEMS, Function, Recipe, recipe, template_for
 
 _ARN_TOKEN = "%LAMBDA_FUNCTION_ARN_LITERAL_PLACEHOLDER%"
 _CONTEXT_TOKEN = "%CONTEXT_OBJECT_LITERAL_PLACEHOLDER%"
@@ -56,10 +56,8 @@ def _variables_in_lambda_task(params: str | None) -> Recipe:
 
 @recipe("assign/test_assign_reference_variables::TestAssignReferenceVariables::test_reference_in_map_state_max_items_path")
 def _reference_in_map_max_items(params: str | None) -> Recipe:
-    return Recipe(
-        not_run="needs an S3 bucket holding file.json read by a Map's ItemReader (distributed map): "
-        "the recipe is not written yet",
-    )
+    # The test put a JSON list in file.json and read it with a distributed Map's ItemReader.
+    return Recipe(template=template_for("assign", params), bucket="bucket-name", bucket_objects={"file.json": RECORDED_ITEMS})
 
 
 # -- Arguments and Output ------------------------------------------------------------------------------

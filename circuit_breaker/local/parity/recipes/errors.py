@@ -57,10 +57,15 @@ for _test, (_template, _handler) in {
     recipe(f"{_SERVICE}::{_test}")(lambda p, _t=_template, _h=_handler: _eh(_t.replace("task_lambda", "task_service_lambda"), _h))
 
 
+# The template's Catch names no error ("tbd"): the recording shows it caught the function's CustomException
+# (the execution went on to ErrorMatched), so the test named that error there.
+_CATCH_CUSTOM = {"States.InvokeLambda.Catch.0.ErrorEquals": ["CustomException"]}
 recipe(f"{_LEGACY}::test_raise_custom_exception")(
-    lambda p: _eh("task_service_lambda_invoke_catch_tbd", "raise_custom_exception", resource_state="InvokeLambda")
+    lambda p: _eh("task_service_lambda_invoke_catch_tbd", "raise_custom_exception", resource_state="InvokeLambda", set=_CATCH_CUSTOM)
 )
-recipe(f"{_SERVICE}::test_raise_custom_exception")(lambda p: _eh("task_service_lambda_invoke_catch_tbd", "raise_custom_exception"))
+recipe(f"{_SERVICE}::test_raise_custom_exception")(
+    lambda p: _eh("task_service_lambda_invoke_catch_tbd", "raise_custom_exception", set=_CATCH_CUSTOM)
+)
 
 
 @recipe(f"{_SERVICE}::test_raise_exception_catch_output_path")
