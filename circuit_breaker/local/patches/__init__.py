@@ -11,9 +11,11 @@ beside this one hold those functions, one concern each:
 - ``assignments``: ``Assign`` computed in the state, applied as it exits; its strings JSON-decoded
 - ``choice``: Choice states' state-level ``Assign`` applied whichever rule matches
 - ``branches``: Parallel branches and Map iterations: failures keep their States error names, a failing Task is aborted
+- ``definitions``: definitions refused at creation as AWS refuses them (SCHEMA_VALIDATION_FAILED at a location)
 - ``executions``: names, parsed-definition cache, output encoding, CloudWatch logging
 - ``waits``: ``Retry`` backoff and ``Wait`` states on the engine's :class:`EngineClock`
 - ``concurrency``: thread-safe clients, backend lookups, serialised DynamoDB requests
+- ``dynamodb_requests``: DynamoDB's item operations validated (required members, table names) and answered as on AWS
 - ``dynamodb_expressions``: a DynamoDB expression that does not parse is AWS's ValidationException
 - ``fault_injection``: service errors on purpose (the engine's :class:`FaultInjector`)
 - ``lambda_invoke``: handlers run in-process instead of in Docker, with their ClientContext
@@ -43,7 +45,9 @@ from circuit_breaker.local.patches import (
     choice,
     cloudformation,
     concurrency,
+    definitions,
     dynamodb_expressions,
+    dynamodb_requests,
     evaluation_failures,
     executions,
     fault_injection,
@@ -304,8 +308,10 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         "moto.stepfunctions.parser.models",
         "StepFunctionsParserBackend.create_state_machine",
-        "a definition the parser refuses is answered with an empty error code instead of InvalidDefinition",
-        executions.names_definition_errors,
+        "a definition the parser refuses is answered with an empty error code instead of InvalidDefinition; AWS's schema "
+        "checks are missing (illegal escapes in intrinsic functions, callbacks in Express machines) and an unknown "
+        "integration is refused in moto's words, without its location",
+        definitions.refuses_definitions_as_aws,
     ),
     PatchPoint(
         "moto.stepfunctions.parser.backend.execution_worker",
@@ -356,6 +362,30 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         concurrency.serialised_dynamodb,
     ),
     PatchPoint(
+        "moto.dynamodb.responses",
+        "DynamoHandler.put_item",
+        "a missing Item is an internal error and a table name with illegal characters a ResourceNotFoundException; AWS answers a ValidationException naming the member",
+        dynamodb_requests.as_on_aws("PutItem"),
+    ),
+    PatchPoint(
+        "moto.dynamodb.responses",
+        "DynamoHandler.get_item",
+        "a missing Key is an internal error (AWS: ValidationException, 'Member must not be null'); illegal table names are not refused",
+        dynamodb_requests.as_on_aws("GetItem"),
+    ),
+    PatchPoint(
+        "moto.dynamodb.responses",
+        "DynamoHandler.update_item",
+        "ConsumedCapacity is returned although the request did not ask for it; a missing Key is an internal error",
+        dynamodb_requests.as_on_aws("UpdateItem"),
+    ),
+    PatchPoint(
+        "moto.dynamodb.responses",
+        "DynamoHandler.delete_item",
+        "ConsumedCapacityUnits is returned although the request did not ask for it; a missing Key is an internal error",
+        dynamodb_requests.as_on_aws("DeleteItem"),
+    ),
+    PatchPoint(
         "moto.dynamodb.comparisons",
         "ConditionExpressionParser._assert",
         "a condition expression with a syntax error raises a bare ValueError (an internal error) instead of AWS's "
@@ -374,6 +404,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "LambdaFunction.invoke",
         "invoking a function needs Docker, and the invoke's ClientContext never reaches the handler",
         _replacement(lambda_invoke.lambda_invoke),
+    ),
+    PatchPoint(
+        "moto.awslambda.models",
+        "LambdaBackend.invoke",
+        "invoking a missing function without a qualifier says 'Function not found: ...:function:NAME'; Lambda names "
+        "the version asked for (...:NAME:$LATEST)",
+        lambda_invoke.names_the_latest_version,
     ),
     PatchPoint(
         f"{_SFN}.component.state.exec.state_task.lambda_eval_utils",

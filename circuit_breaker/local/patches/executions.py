@@ -60,33 +60,6 @@ def starts_executions(original: Callable[..., Any]) -> Callable[..., Any]:
     return start_execution
 
 
-def _invalid_definition(message: str) -> Exception:
-    from moto.core.exceptions import AWSError
-
-    class InvalidDefinitionError(AWSError):
-        TYPE = "InvalidDefinition"
-        STATUS = 400
-
-    return InvalidDefinitionError(message)
-
-
-def names_definition_errors(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps ``create_state_machine``: a definition the parser refuses is an ``InvalidDefinition`` error.
-
-    moto raises its parser's own exception type, which its HTTP layer answers with an empty error code.
-    """
-
-    def create_state_machine(self: Any, *args: Any, **kwargs: Any) -> Any:
-        from moto.stepfunctions.parser.api import InvalidDefinition as ParserInvalidDefinition
-
-        try:
-            return original(self, *args, **kwargs)
-        except ParserInvalidDefinition as error:
-            raise _invalid_definition(f"Invalid State Machine Definition: '{error.message or error}'") from None
-
-    return create_state_machine
-
-
 #: Stack for the threads that run executions: deep (but valid) JSON is processed recursively.
 EXECUTION_THREAD_STACK_BYTES = 256 * 1024 * 1024
 #: Recursion the interpreter allows while the engine runs (a 256 KiB input nests at most ~130,000 deep).

@@ -114,7 +114,8 @@ def dynamodb_task(self: Any, env: Any, resource_runtime_part: Any, normalised_pa
 
     action = self._get_boto_service_action()
     client = boto_client_for(service=self._get_boto_service_name(), region=resource_runtime_part.region, state_credentials=state_credentials)
-    response = getattr(client, action)(**normalised_parameters)
+    # The integration's SDK leaves a null member out of the request (DynamoDB then names it missing).
+    response = getattr(client, action)(**{name: value for name, value in normalised_parameters.items() if value is not None})
     metadata = response.pop("ResponseMetadata", {})
     headers = metadata.get("HTTPHeaders", {})
     response.update(dynamodb_metadata(action, metadata.get("RequestId", ""), response, headers.get("x-amz-crc32")))
