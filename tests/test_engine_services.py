@@ -133,3 +133,31 @@ def test_invoking_a_missing_function_names_its_latest_version(engine: LocalEngin
     with pytest.raises(ClientError) as missing:
         engine.session().client("lambda").invoke(FunctionName="no-such-function", Payload=b"{}")
     assert missing.value.response["Error"]["Message"].endswith(":function:no-such-function:$LATEST")
+
+
+def test_put_events_refuses_a_detail_that_is_not_an_object_and_the_task_names_the_failed_entry(engine: LocalEngine) -> None:
+    entries = [
+        {"Source": "s", "DetailType": "d", "Detail": {"Message": "ok"}},
+        {"Source": "s", "DetailType": "d", "Detail": '"jsonstring"'},
+    ]
+    _, events = run_history(engine, _task("arn:aws:states:::events:putEvents", {"Entries.$": "$.entries"}), {"entries": entries})
+    failed = _failure(events)
+    assert failed["error"] == "EventBridge.FailedEntry"
+    assert (failed["resource"], failed["resourceType"]) == ("putEvents", "events")
+    cause = json.loads(failed["cause"])
+    assert cause["FailedEntryCount"] == 1
+    assert cause["Entries"][1] == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    assert set(cause["Entries"][0]) == {"EventId"}
+
+
+def test_delivered_events_carry_their_account(engine: LocalEngine) -> None:
+    session = engine.session()
+    sqs, events = session.client("sqs"), session.client("events")
+    name = f"delivered-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [name]}))
+    events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn}])
+    events.put_events(Entries=[{"Source": name, "DetailType": "d", "Detail": "{}"}])
+    body = json.loads(sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"])
+    assert body["account"] == arn.split(":")[4]

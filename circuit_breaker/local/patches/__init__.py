@@ -12,6 +12,7 @@ beside this one hold those functions, one concern each:
 - ``choice``: Choice states' state-level ``Assign`` applied whichever rule matches
 - ``branches``: Parallel branches and Map iterations: failures keep their States error names, a failing Task is aborted
 - ``definitions``: definitions refused at creation as AWS refuses them (SCHEMA_VALIDATION_FAILED at a location)
+- ``eventbridge``: PutEvents refusing non-object details, delivered events with their account
 - ``executions``: names, parsed-definition cache, output encoding, CloudWatch logging
 - ``waits``: ``Retry`` backoff and ``Wait`` states on the engine's :class:`EngineClock`
 - ``concurrency``: thread-safe clients, backend lookups, serialised DynamoDB requests
@@ -49,6 +50,7 @@ from circuit_breaker.local.patches import (
     dynamodb_expressions,
     dynamodb_requests,
     evaluation_failures,
+    eventbridge,
     executions,
     fault_injection,
     jsonata,
@@ -235,8 +237,9 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         f"{_SFN}.component.state.exec.state_task.service.state_task_service_events",
         "StateTaskServiceEvents._from_error",
         "an EventBridge error (throttling, outage) in an events:putEvents task surfaces as States.Runtime "
-        "instead of EventBridge.<code>, so no Catch on States.TaskFailed can handle it",
-        service_errors.names_service_errors("EventBridge"),
+        "instead of EventBridge.<code>, so no Catch on States.TaskFailed can handle it; the Cause of refused entries "
+        "(EventBridge.FailedEntry) is the Python repr of the answer instead of its JSON",
+        service_errors.names_eventbridge_errors,
     ),
     PatchPoint(
         f"{_SFN}.component.state.exec.state_parallel.branch_worker",
@@ -384,6 +387,18 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "DynamoHandler.delete_item",
         "ConsumedCapacityUnits is returned although the request did not ask for it; a missing Key is an internal error",
         dynamodb_requests.as_on_aws("DeleteItem"),
+    ),
+    PatchPoint(
+        "moto.events.models",
+        "EventsBackend.put_events",
+        "an entry whose Detail is JSON but not an object is accepted, then fails delivery with a JSON error",
+        eventbridge.refuses_details_that_are_not_objects,
+    ),
+    PatchPoint(
+        "moto.events.utils",
+        "EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE",
+        "events delivered to a rule's targets have no 'account' field",
+        _replacement(eventbridge.DELIVERED_EVENT_TEMPLATE),
     ),
     PatchPoint(
         "moto.dynamodb.comparisons",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 
@@ -53,6 +54,25 @@ def names_service_errors(prefix: str) -> Callable[[Callable[..., Any]], Callable
         return _from_error
 
     return wrap
+
+
+def names_eventbridge_errors(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``StateTaskServiceEvents._from_error``: EventBridge errors named as AWS names them.
+
+    A service error is ``EventBridge.<code>`` (:func:`names_service_errors`); entries PutEvents refused are
+    ``EventBridge.FailedEntry`` with the PutEvents answer as JSON text in the Cause (moto wrote the Python
+    ``repr`` of the answer). Recorded by AWS: ../shared/parity, ``services/test_events_task_service``.
+    """
+    named = names_service_errors("EventBridge")(original)
+
+    def _from_error(self: Any, env: Any, ex: Exception) -> Any:
+        failure = named(self, env, ex)
+        details = (failure.event_details or {}).get("taskFailedEventDetails")
+        if details is not None and isinstance(details.get("cause"), dict):
+            details["cause"] = json.dumps(details["cause"], separators=(",", ":"))
+        return failure
+
+    return _from_error
 
 
 #: DynamoDB errors the Step Functions integration names after their own exception class (the Java SDK v1
