@@ -242,3 +242,24 @@ def test_a_distributed_map_exits_after_its_map_run_started(engine: LocalEngine) 
     assert by_type["MapRunSucceeded"]["previousEventId"] == started
     assert by_type["MapStateSucceeded"]["previousEventId"] == by_type["MapRunSucceeded"]["id"]
     assert by_type["MapStateExited"]["previousEventId"] == started
+
+
+def test_a_path_that_selects_nothing_is_worded_as_aws_and_names_the_entered_event(engine: LocalEngine) -> None:
+    table = f"paths-{uuid.uuid4().hex[:8]}"
+    engine.session().client("dynamodb").create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    read = {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem", "Parameters": {"TableName": table, "Key": {"id": {"S": "x"}}}}
+    described, events = run_history(
+        engine, {"StartAt": "Read", "States": {"Read": {**read, "OutputPath": "$.no.such.path", "End": True}}}
+    )
+    assert [event["type"] for event in events][-2:] == ["TaskSucceeded", "ExecutionFailed"]  # as AWS recorded it
+    assert described["cause"] == (
+        "An error occurred while executing the state 'Read' (entered at the event id #2). "
+        "Invalid path '$.no.such.path' : Missing property in path $['no']"
+    )
+    described, _ = run_history(engine, {"StartAt": "Read", "States": {"Read": {**read, "OutputPath": "$.SdkHttpMetadata.nope", "End": True}}})
+    assert described["cause"].endswith("Invalid path '$.SdkHttpMetadata.nope' : No results for path: $['SdkHttpMetadata']['nope']")

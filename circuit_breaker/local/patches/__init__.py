@@ -5,8 +5,9 @@ AWS does. Each :class:`PatchPoint` in :data:`PATCH_POINTS` names the moto attrib
 gap it covers (the README's *The local engine*) and the function of this package that covers it; the modules
 beside this one hold those functions, one concern each:
 
+- ``json_paths``: a JSONPath that selects nothing, worded as AWS (Jayway) words it
 - ``jsonata``: JSONata expressions evaluated with real bindings, failures as AWS names them
-- ``evaluation_failures``: ``EvaluationFailed`` events as AWS records them (field paths, chain, once)
+- ``evaluation_failures``: ``EvaluationFailed`` events as AWS records them (field paths, chain, once), causes naming the entered event
 - ``service_errors``: errors of service-integration tasks (DynamoDB, EventBridge) named as on AWS
 - ``assignments``: ``Assign`` computed in the state, applied as it exits; its strings JSON-decoded
 - ``choice``: Choice states' state-level ``Assign`` applied whichever rule matches
@@ -53,6 +54,7 @@ from circuit_breaker.local.patches import (
     eventbridge,
     executions,
     fault_injection,
+    json_paths,
     jsonata,
     lambda_invoke,
     sdk_metadata,
@@ -168,6 +170,26 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "a Task whose Arguments fail to evaluate records its EvaluationFailed event twice (once where it failed, "
         "once more as the task's failure)",
         _replacement(evaluation_failures.execution_eval_state),
+    ),
+    PatchPoint(
+        f"{_SFN}.component.common.error_name.failure_event",
+        "FailureEvent.__init__",
+        "a failure's cause says the state was 'entered at the event id' of the history's last event (a TaskSucceeded, "
+        "say); AWS names the state's entered event",
+        evaluation_failures.names_the_entered_event,
+    ),
+    PatchPoint(
+        f"{_SFN}.component.common.path.input_path",
+        "InputPath._eval_body",
+        "a path that selects nothing is worded 'No results for path: $['a.b']' whatever the break (Jayway: "
+        "'Missing property in path $['a']' on the way, 'No results for path: $['a']['b']' at the end)",
+        json_paths.words_path_failures,
+    ),
+    PatchPoint(
+        f"{_SFN}.component.common.path.output_path",
+        "OutputPath._eval_body",
+        "the same wording of a path that selects nothing, in OutputPath",
+        json_paths.words_path_failures,
     ),
     PatchPoint(
         f"{_SFN}.component.common.error_name.failure_event",

@@ -1,4 +1,4 @@
-"""Evaluation failures (``States.QueryEvaluationError``) recorded as AWS records them.
+"""Failures recorded as AWS records them: evaluation failures (``States.QueryEvaluationError``), causes.
 
 AWS records a failing JSONata expression as an ``EvaluationFailed`` event naming the state and the
 field, as a path into the state's definition (``Output``, ``Output/result``, ``Assign/result``,
@@ -117,8 +117,6 @@ def query_failure(env: Any, message: str, *, location: str | None = None, expres
         event_details=EventDetails(evaluationFailedEventDetails=details),
     )
     entered: EnteredState | None = getattr(env, "breaker_entered_state", None)
-    if entered is not None:
-        failure.source_event_id = entered.event_id
     recorded = EvaluationFailedEventDetails(
         error=error.error_name,
         cause=f"An error occurred while executing the state '{failure.state_name}' "
@@ -219,3 +217,20 @@ def jsonata_timestamp_failure(original: Callable[..., Any]) -> Callable[..., Any
         return query_failure(env, message, location="Timestamp", expression=False).failure_event
 
     return _create_failure_event
+
+
+def names_the_entered_event(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``FailureEvent.__init__``: a failure's cause names the event that entered its state.
+
+    AWS's causes say "An error occurred while executing the state 'S' (entered at the event id #N)",
+    N always the ``StateEntered`` event of S (every such cause AWS recorded in ../shared/parity); moto
+    named the history's last event, so a Task failing after its TaskSucceeded named that one.
+    """
+
+    def __init__(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, env, *args, **kwargs)
+        entered: EnteredState | None = getattr(env, "breaker_entered_state", None)
+        if entered is not None:
+            self.source_event_id = entered.event_id
+
+    return __init__
