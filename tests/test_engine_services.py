@@ -161,3 +161,30 @@ def test_delivered_events_carry_their_account(engine: LocalEngine) -> None:
     events.put_events(Entries=[{"Source": name, "DetailType": "d", "Detail": "{}"}])
     body = json.loads(sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"])
     assert body["account"] == arn.split(":")[4]
+
+
+def test_a_task_role_the_execution_cannot_assume_fails_the_task(engine: LocalEngine) -> None:
+    iam = engine.session().client("iam")
+    trusted = iam.create_role(
+        RoleName=f"task-role-{uuid.uuid4().hex[:8]}",
+        AssumeRolePolicyDocument=json.dumps(
+            {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/probe"}, "Action": "sts:AssumeRole"}]}
+        ),
+    )["Role"]["Arn"]
+    missing = trusted.rsplit("/", 1)[0] + "/no-such-role"
+
+    def task_with(role: str) -> dict:
+        definition = _task("arn:aws:states:::dynamodb:getItem", {"TableName": "no-such-table", "Key": {"id": {"S": "x"}}})
+        definition["States"]["T"]["Credentials"] = {"RoleArn": role}
+        return definition
+
+    _, events = run_history(engine, task_with(missing))
+    assert [event["type"] for event in events][-3:] == ["TaskStarted", "TaskFailed", "ExecutionFailed"]
+    assert _failure(events) == {
+        "resourceType": "dynamodb",
+        "resource": "getItem",
+        "error": "States.TaskFailed",
+        "cause": f"The role arn:aws:iam::123456789012:role/probe is not authorized to assume the task state's role, {missing}.",
+    }
+    _, events = run_history(engine, task_with(trusted))
+    assert _failure(events)["error"] == "DynamoDB.ResourceNotFoundException"  # the call was made, as the role

@@ -24,6 +24,7 @@ beside this one hold those functions, one concern each:
 - ``sdk_metadata``: integration results with the SDK's HTTP metadata, Lambda payloads read as strict JSON
 - ``cloudformation``: state machines and public parameters from a synthesized template
 - ``sync_executions``: ``StartSyncExecution`` (Express machines answer synchronously), as AWS answers it
+- ``task_credentials``: a Task's ``Credentials`` role must be assumable by the execution's role
 - ``unknown_operations``: an API moto lacks answers a 4xx naming it, not a 500 with a traceback
 
 :func:`apply` installs them all; it refuses to run on a moto version other than :data:`MOTO_VERSION`,
@@ -60,6 +61,7 @@ from circuit_breaker.local.patches import (
     sdk_metadata,
     service_errors,
     sync_executions,
+    task_credentials,
     unknown_operations,
     waits,
 )
@@ -288,6 +290,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "StateMap._eval_execution",
         "a distributed Map's MapStateExited follows MapRunSucceeded; AWS (since late 2024) chains it to MapRunStarted",
         branches.map_exit_follows_the_map_run_start,
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.exec.state_task.service.state_task_service",
+        "StateTaskService._before_eval_execution",
+        "a Task's Credentials.RoleArn is ignored: the call succeeds even when the role does not exist or does not trust "
+        "the execution's role, where AWS fails the task with States.TaskFailed",
+        task_credentials.assumes_the_task_role,
     ),
     PatchPoint(
         f"{_SFN}.utils.boto_client",
