@@ -188,3 +188,11 @@ def test_a_task_role_the_execution_cannot_assume_fails_the_task(engine: LocalEng
     }
     _, events = run_history(engine, task_with(trusted))
     assert _failure(events)["error"] == "DynamoDB.ResourceNotFoundException"  # the call was made, as the role
+
+
+def test_describe_execution_answers_every_field_aws_answers(engine: LocalEngine) -> None:
+    failed, _ = run_history(engine, {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}})
+    assert failed["inputDetails"] == {"included": True}
+    assert (failed["redriveCount"], failed["redriveStatus"]) == (0, "REDRIVABLE")
+    succeeded, _ = run_history(engine, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    assert (succeeded["redriveStatus"], succeeded["redriveStatusReason"]) == ("NOT_REDRIVABLE", "Execution is SUCCEEDED and cannot be redriven")

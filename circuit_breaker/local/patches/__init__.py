@@ -326,6 +326,12 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     ),
     PatchPoint(
         "moto.stepfunctions.responses",
+        "StepFunctionResponse.describe_execution",
+        "DescribeExecution leaves out inputDetails, redriveCount/redriveStatus(Reason) and a timed-out execution's stopDate",
+        executions.describes_executions_as_aws,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.responses",
         "StepFunctionResponse.start_sync_execution",
         "no StartSyncExecution (moto has the synchronous executor, SyncExecution, but no API for it): an Express "
         "workflow cannot be called synchronously",

@@ -166,3 +166,40 @@ def aws_context_object(original: Callable[..., Any]) -> Callable[..., Any]:
         return env
 
     return _get_evaluation_environment
+
+
+#: Why an execution that cannot be redriven cannot, by status (AWS's words; a failed, timed-out or aborted
+#: Standard execution can be).
+_NOT_REDRIVABLE = {"RUNNING", "SUCCEEDED", "PENDING_REDRIVE"}
+
+
+def describes_executions_as_aws(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``StepFunctionResponse.describe_execution``: every field AWS's DescribeExecution answers.
+
+    moto leaves out ``inputDetails``, the redrive fields and, for a timed-out execution, ``stopDate``.
+    AWS answers them (recorded: ../shared/parity, ``base/test_base`` ``test_state_fail``,
+    ``timeouts/test_timeouts`` ``test_global_timeout``, ``test_sfn_api`` ``test_describe_execution``):
+    ``redriveStatus`` REDRIVABLE for a failed, timed-out or aborted execution, otherwise NOT_REDRIVABLE
+    with "Execution is <STATUS> and cannot be redriven".
+    """
+
+    def describe_execution(self: Any) -> Any:
+        answer = original(self)
+        result = getattr(answer, "result", None)
+        if not isinstance(result, dict):
+            return answer
+        status = str(result.get("status"))
+        result.setdefault("inputDetails", {"included": True})
+        if status == "TIMED_OUT" and "stopDate" not in result:
+            execution = self.stepfunction_backend.describe_execution(result["executionArn"])
+            if getattr(execution, "stop_date", None) is not None:
+                result["stopDate"] = execution.stop_date
+        result.setdefault("redriveCount", 0)
+        if status in _NOT_REDRIVABLE:
+            result.setdefault("redriveStatus", "NOT_REDRIVABLE")
+            result.setdefault("redriveStatusReason", f"Execution is {status} and cannot be redriven")
+        else:
+            result.setdefault("redriveStatus", "REDRIVABLE")
+        return answer
+
+    return describe_execution
