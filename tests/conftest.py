@@ -39,6 +39,7 @@ def handler(event, context):
     return {
         "event": event,
         "depth": (custom or {}).get("breakerDepth"),
+        "idempotency_key": (custom or {}).get("idempotencyKey"),
         "env": os.environ.get("INSPECTOR_SETTING"),
         "function": context.function_name,
         "remaining_ms": context.get_remaining_time_in_millis(),
@@ -57,6 +58,13 @@ TEST_CALLEES: dict[str, dict[str, Any]] = {
         "retry": {"interval_seconds": 2, "backoff_rate": 1.0, "max_attempts": 1, "max_delay_seconds": 8, "jitter_strategy": "NONE"},
     },
     "flaky-deadline": {"sample_function": "flaky", "timeout_seconds": 1, "deadline_seconds": 4, "retry": {"jitter_strategy": "NONE"}},
+    "flaky-backed": {
+        "sample_function": "flaky",
+        "failure_threshold": 1,
+        "retry": {"max_attempts": 0},
+        "fallback": {"function_arn": INSPECTOR_ARN, "on_failure": True},
+    },
+    "flaky-static": {"sample_function": "flaky", "failure_threshold": 2, "fallback": {"answer": {"status": "degraded", "items": []}}},
     "inspector": {"function_arn": INSPECTOR_ARN},
 }
 
