@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from circuit_breaker.deployment import DEFAULT_STACK_NAME, Connection, Deployment
+from circuit_breaker.deployment import Connection, Deployment
 from circuit_breaker.errors import BreakerError, ExecutionFailedError, error_from_failure
 
 #: Express executions end within five minutes; a local poll gives up a little after that.
@@ -58,10 +58,15 @@ class CircuitBreakerClient:
         self._sfn = connection.client("stepfunctions")
 
     @classmethod
-    def discover(cls, connection: Connection | None = None, stack_name: str = DEFAULT_STACK_NAME) -> "CircuitBreakerClient":
-        """A client for the breaker deployed as ``stack_name`` (on AWS, or where ``connection`` points)."""
+    def discover(
+        cls, connection: Connection | None = None, stack_name: str | None = None, state_machine_arn: str | None = None
+    ) -> "CircuitBreakerClient":
+        """A client for the breaker of ``state_machine_arn``, or in stack ``stack_name``, or the only one in the region.
+
+        On AWS, or where ``connection`` points; see :meth:`Deployment.discover`.
+        """
         connection = connection or Connection.create()
-        return cls(connection, Deployment.discover(connection, stack_name))
+        return cls(connection, Deployment.discover(connection, stack_name, state_machine_arn))
 
     def call(self, callee: str, payload: Any = None, depth: int | None = None) -> CallResult:
         """Call ``callee`` with ``payload`` and wait for its answer.
