@@ -37,7 +37,6 @@ from circuit_breaker.deployment import DEFAULT_STACK_NAME, Deployment
 from circuit_breaker.errors import BreakerError, CalleeFailedError, CircuitIsolatedError, CircuitOpenError
 from circuit_breaker.executions import (
     STATUSES,
-    ExecutionQueryError,
     ExecutionSource,
     HistoryExecutions,
     LogExecutions,
@@ -90,8 +89,9 @@ class Options:
     def circuits(self) -> Circuits:
         return Circuits(self.connection(), self.deployment())
 
-
-BreakerGroup.connection_of = staticmethod(lambda ctx: getattr(ctx.obj, "_connection", None))
+    def connection_if_made(self) -> Connection | None:
+        """The connection, if the command got as far as making one (error messages name where it pointed)."""
+        return self._connection
 
 
 def _version(value: bool) -> None:

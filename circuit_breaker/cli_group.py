@@ -11,7 +11,7 @@ action, an AWS error) is printed as one ``error:`` line saying what to do, never
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from typing import Any
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -101,9 +101,6 @@ def report(error: Exception, connection: Any = None) -> typer.Exit:
 class BreakerGroup(TyperGroup):
     """A typer group with global options anywhere and one-line errors."""
 
-    #: Set by the app: returns the connection in use (for messages), if one was made.
-    connection_of: Callable[[Any], Any] = staticmethod(lambda ctx: None)
-
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(self, list(args)))
 
@@ -115,4 +112,5 @@ class BreakerGroup(TyperGroup):
         except Exception as error:  # noqa: BLE001 - the one place every failure becomes a line, not a traceback
             if os.environ.get("BREAKER_DEBUG"):
                 raise
-            raise report(error, self.connection_of(ctx)) from None
+            made = getattr(ctx.obj, "connection_if_made", None)
+            raise report(error, made() if callable(made) else None) from None

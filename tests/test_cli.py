@@ -202,8 +202,8 @@ def test_the_spinner_shows_only_on_a_terminal_for_long_waits(monkeypatch: pytest
     assert "quick" not in quick.getvalue()
 
 
-def test_local_up_serves_follows_and_cleans_up(tmp_path: Path) -> None:
-    """``local up`` synthesizes, deploys into the clients' region, records its port for --local, and leaves nothing behind."""
+def test_local_up_serves_follows_and_cleans_up(assembly: Path, tmp_path: Path) -> None:
+    """``local up`` deploys into the clients' region, records its port for --local, and leaves no temporary file behind."""
     port = free_port()
     scratch, state = tmp_path / "tmp", tmp_path / "state"
     scratch.mkdir()
@@ -212,7 +212,7 @@ def test_local_up_serves_follows_and_cleans_up(tmp_path: Path) -> None:
                        AWS_CONFIG_FILE=str(tmp_path / "c"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "k"))  # fmt: skip
     cli = [sys.executable, "-m", "circuit_breaker.cli"]
     server = subprocess.Popen(
-        [*cli, "local", "up", "--port", str(port), "--project", str(Path(__file__).resolve().parent.parent)],
+        [*cli, "local", "up", "--port", str(port), "--assembly", str(assembly)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environment,
     )  # fmt: skip
     try:
