@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from circuit_breaker.deployment import DEFAULT_STACK_NAME, Connection, Deployment
+from circuit_breaker.deployment import Connection, Deployment
 from circuit_breaker.errors import BreakerError, ExecutionFailedError, error_from_failure
 from circuit_breaker.settings import EXPRESS_MAX_SECONDS
 
@@ -86,10 +86,15 @@ class CircuitBreakerClient:
         self._sfn = stepfunctions_client(connection)
 
     @classmethod
-    def discover(cls, connection: Connection | None = None, stack_name: str = DEFAULT_STACK_NAME) -> "CircuitBreakerClient":
-        """A client for the breaker deployed as ``stack_name`` (on AWS, or where ``connection`` points)."""
+    def discover(
+        cls, connection: Connection | None = None, stack_name: str | None = None, state_machine_arn: str | None = None
+    ) -> "CircuitBreakerClient":
+        """A client for the breaker of ``state_machine_arn``, or in stack ``stack_name``, or the only one in the region.
+
+        On AWS, or where ``connection`` points; see :meth:`Deployment.discover`.
+        """
         connection = connection or Connection.create()
-        return cls(connection, Deployment.discover(connection, stack_name))
+        return cls(connection, Deployment.discover(connection, stack_name, state_machine_arn))
 
     @classmethod
     def for_state_machine(cls, state_machine_arn: str, connection: Connection | None = None) -> "CircuitBreakerClient":
