@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -39,6 +40,15 @@ def configured_region(region: str | None = None) -> str | None:
     return region or os.environ.get("AWS_REGION") or None
 
 
+def local_client_config(endpoint_url: str | None) -> Config | None:
+    """What a boto3 client needs to reach a local engine at ``endpoint_url``; ``None`` for AWS itself.
+
+    botocore sends ``StartSyncExecution`` to the host prefixed ``sync-`` (``sync-127.0.0.1``), which
+    resolves nowhere: a client of a local endpoint must not inject host prefixes.
+    """
+    return Config(inject_host_prefix=False) if endpoint_url else None
+
+
 class AwsSetupError(Exception):
     """The AWS configuration does not let the command reach AWS (or the local engine); the message says the fix."""
 
@@ -52,9 +62,12 @@ class Connection:
     local: bool = False
     """True when talking to a local engine rather than AWS."""
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Config | None = None) -> Any:
+        """A client of ``service`` where this connection points (a local endpoint gets no host prefixes)."""
+        local = local_client_config(self.endpoint_url)
+        merged = config.merge(local) if config and local else (config or local)
         try:
-            return self.session.client(service, endpoint_url=self.endpoint_url)
+            return self.session.client(service, endpoint_url=self.endpoint_url, config=merged)
         except NoRegionError:
             raise AwsSetupError(f"no AWS region configured: {_REGION_FIX}") from None
 

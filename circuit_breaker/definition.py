@@ -20,6 +20,7 @@ from circuit_breaker.record import BreakLimits
 
 _DYNAMODB_TASK = re.compile(r"^arn:aws[a-z-]*:states:::dynamodb:")
 _PUT_EVENTS_TASK = re.compile(r"^arn:aws[a-z-]*:states:::events:putEvents")
+_SEND_MESSAGE_TASK = re.compile(r"^arn:aws[a-z-]*:states:::sqs:sendMessage")
 #: ``$parse('...')`` with a JSONata single-quoted string literal inside (``\'`` and ``\\`` escapes allowed).
 _PARSE_CALL = re.compile(r"\$parse\(\s*'((?:[^'\\]|\\.)*)'\s*\)")
 
@@ -85,6 +86,8 @@ class DefinitionFacts:
     registry: Mapping[str, RegisteredCallee] = field(default_factory=lambda: MappingProxyType({}))
     event_bus_name: str | None = None
     event_source: str | None = None
+    dead_letter_queue_url: str | None = None
+    """Where failed asynchronous calls wait (the ``QueueUrl`` of the ``sqs:sendMessage`` task)."""
 
 
 def _literal(value: Any) -> bool:
@@ -103,7 +106,7 @@ def _walk(node: Any) -> Iterator[Any]:
             yield from _walk(value)
 
 
-def _unquote_jsonata(literal: str) -> str:
+def jsonata_literal_text(literal: str) -> str:
     """The text of a JSONata single-quoted string literal's body (its escapes are JSON's)."""
     if "\\" not in literal:
         return literal
@@ -116,7 +119,7 @@ def _unquote_jsonata(literal: str) -> str:
 def _registry_in(text: str) -> dict[str, Any] | None:
     for match in _PARSE_CALL.finditer(text):
         try:
-            parsed = json.loads(_unquote_jsonata(match.group(1)))
+            parsed = json.loads(jsonata_literal_text(match.group(1)))
         except ValueError:
             continue
         if (
@@ -138,12 +141,15 @@ def read_definition(definition: str | Mapping[str, Any]) -> DefinitionFacts:
     registry: dict[str, Any] | None = None
     bus: str | None = None
     source: str | None = None
+    queue: str | None = None
     for node in _walk(document):
         if isinstance(node, dict) and isinstance(node.get("Resource"), str):
             arguments = node.get("Arguments") or node.get("Parameters") or {}
             named = arguments.get("TableName") if isinstance(arguments, dict) else None
             if table_name is None and _DYNAMODB_TASK.match(node["Resource"]) and _literal(named):
                 table_name = named
+            if queue is None and _SEND_MESSAGE_TASK.match(node["Resource"]) and isinstance(arguments, dict) and _literal(arguments.get("QueueUrl")):
+                queue = arguments["QueueUrl"]
             if bus is None and _PUT_EVENTS_TASK.match(node["Resource"]):
                 entries = arguments.get("Entries") if isinstance(arguments, dict) else None
                 for entry in entries if isinstance(entries, list) else []:
@@ -156,4 +162,6 @@ def read_definition(definition: str | Mapping[str, Any]) -> DefinitionFacts:
     if table_name is None:
         raise DefinitionError("the definition has no DynamoDB task naming a table: is it a circuit breaker's state machine?")
     callees = {name: RegisteredCallee.from_entry(name, entry) for name, entry in sorted((registry or {}).items())}
-    return DefinitionFacts(table_name=table_name, registry=MappingProxyType(callees), event_bus_name=bus, event_source=source)
+    return DefinitionFacts(
+        table_name=table_name, registry=MappingProxyType(callees), event_bus_name=bus, event_source=source, dead_letter_queue_url=queue
+    )

@@ -30,6 +30,7 @@ OUTPUT_LOG_GROUP_NAME = "ExecutionLogGroupName"
 OUTPUT_CALLEES = "RegisteredCallees"
 OUTPUT_EVENT_BUS_NAME = "EventBusName"
 OUTPUT_EVENT_SOURCE = "EventSource"
+OUTPUT_DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
 
 #: The tag the construct puts on every breaker's state machine (value: the construct's path).
 DISCOVERY_TAG = "circuit-breaker"
@@ -86,6 +87,8 @@ class Deployment:
     """Each registered callee's function and settings, as baked into the definition (empty when unknown)."""
     construct_path: str | None = None
     """The construct's path in its CDK app (the discovery tag's value), when known."""
+    dead_letter_queue_url: str | None = None
+    """Where failed asynchronous calls wait for ``breaker redrive``, when known."""
 
     @property
     def name(self) -> str:
@@ -119,6 +122,7 @@ class Deployment:
             callees=tuple(name for name in outputs.get(OUTPUT_CALLEES, "").split(",") if name),
             event_bus_name=outputs.get(OUTPUT_EVENT_BUS_NAME),
             event_source=outputs.get(OUTPUT_EVENT_SOURCE),
+            dead_letter_queue_url=outputs.get(OUTPUT_DEAD_LETTER_QUEUE_URL),
         )
 
     @classmethod
@@ -141,6 +145,7 @@ class Deployment:
             event_source=facts.event_source,
             registry=facts.registry,
             construct_path=construct_path,
+            dead_letter_queue_url=facts.dead_letter_queue_url,
         )
 
     @classmethod

@@ -56,9 +56,11 @@ READ_ATTRIBUTES: tuple[str, ...] = (
     LAST_EXECUTION_ARN,
 )  # fmt: skip
 
-#: The workflow rounds its "now" up to the second before adding a break or lease, so a fresh
-#: ``OpenUntil`` may lie up to this much beyond ``now + max_break_seconds``; beyond that it is malformed.
-WRITE_SLACK_SECONDS = 1
+#: How far beyond ``now + max_break_seconds`` (or the lease) an ``OpenUntil`` (``ProbeLeaseUntil``) may lie
+#: and still be one the workflow wrote: it rounds "now" up before adding, and writers' clocks differ a little.
+#: Beyond that it is malformed and counts as over. The workflow's ``Get circuit`` and ``Take probe lease``
+#: use the same 5 seconds (tests/test_template.py checks they agree).
+WRITE_SLACK_SECONDS = 5
 
 #: How long a reset's record (who, when) stays in the table before DynamoDB may delete it.
 RESET_RECORD_SECONDS = 86_400

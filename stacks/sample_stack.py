@@ -14,6 +14,7 @@ from constructs import Construct
 
 from circuit_breaker.deployment import (
     OUTPUT_CALLEES,
+    OUTPUT_DEAD_LETTER_QUEUE_URL,
     OUTPUT_EVENT_BUS_NAME,
     OUTPUT_EVENT_SOURCE,
     OUTPUT_LOG_GROUP_NAME,
@@ -88,7 +89,7 @@ class CircuitBreakerSampleStack(Stack):
         CfnOutput(self, OUTPUT_CALLEES, value=",".join(self.breaker.callee_names))
         CfnOutput(self, OUTPUT_EVENT_BUS_NAME, value=self.breaker.event_bus.event_bus_name)
         CfnOutput(self, OUTPUT_EVENT_SOURCE, value=self.breaker.event_source)
-        CfnOutput(self, "DeadLetterQueueUrl", value=self.breaker.dead_letter_queue.queue_url)
+        CfnOutput(self, OUTPUT_DEAD_LETTER_QUEUE_URL, value=self.breaker.dead_letter_queue.queue_url)
 
     def _function(self, ref: FunctionRef, construct_id: str) -> lambda_.IFunction:
         """A sample function of this app, or an existing function imported by ARN."""

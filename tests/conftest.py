@@ -46,6 +46,10 @@ def handler(event, context):
     }
 '''
 
+#: A static fallback answer with everything that could break the registry's quoting: quotes, an apostrophe,
+#: backslashes, unicode and a would-be expression.
+STATIC_ANSWER = {"status": "degraded", "items": [], "note": "it's \"fine\" \\ ✓ {% $x %}"}
+
 #: Callees the tests register on top of cdk.json's: (settings in cdk.json context form).
 TEST_CALLEES: dict[str, dict[str, Any]] = {
     "flaky-strict": {"sample_function": "flaky", "failure_threshold": 1, "break_seconds": 2, "max_break_seconds": 8},
@@ -64,7 +68,7 @@ TEST_CALLEES: dict[str, dict[str, Any]] = {
         "retry": {"max_attempts": 0},
         "fallback": {"function_arn": INSPECTOR_ARN, "on_failure": True},
     },
-    "flaky-static": {"sample_function": "flaky", "failure_threshold": 2, "fallback": {"answer": {"status": "degraded", "items": []}}},
+    "flaky-static": {"sample_function": "flaky", "failure_threshold": 2, "fallback": {"answer": STATIC_ANSWER}},
     "inspector": {"function_arn": INSPECTOR_ARN},
 }
 

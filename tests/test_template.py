@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from pathlib import Path
@@ -11,7 +10,8 @@ from typing import Any
 import pytest
 
 from circuit_breaker.local.patches import substitute_definition
-from tests.conftest import INSPECTOR_ARN, TEST_CALLEES
+from circuit_breaker.definition import jsonata_literal_text
+from tests.conftest import INSPECTOR_ARN, STATIC_ANSWER, TEST_CALLEES
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -92,8 +92,7 @@ def test_the_registry_names_every_callee_with_its_settings(state_machine: dict[s
     assert sorted(entry["metricId"] for entry in registry.values()) == list(range(1, len(registry) + 1))
     assert registry["flaky-answers"]["ignoredErrors"] == ["CardDeclined", "ValidationError"]
     assert registry["flaky-backed"]["fallback"] == {"functionArn": INSPECTOR_ARN, "onFailure": True}
-    static = registry["flaky-static"]["fallback"]
-    assert json.loads(base64.b64decode(static["answer"])) == {"status": "degraded", "items": []} and static["onFailure"] is False
+    assert registry["flaky-static"]["fallback"] == {"answer": STATIC_ANSWER, "onFailure": False}
     assert registry["flaky-once"]["retry"] == {"intervalSeconds": 2, "backoffRate": 1.0, "maxAttempts": 1, "maxDelaySeconds": 8, "jitter": "NONE"}
 
 
@@ -106,7 +105,7 @@ def _registry(parts: list[Any]) -> dict[str, Any]:
         else:
             logical = part["Fn::GetAtt"][0]
             text += f"ARN({next(name for name in ('Echo', 'Flaky') if logical.startswith(name))})"
-    return json.loads(json.loads(f'"{text}"'))
+    return json.loads(jsonata_literal_text(json.loads(f'"{text}"')))
 
 
 def test_the_callee_is_retried_by_the_workflow_not_by_a_retrier(definition: dict[str, Any]) -> None:
@@ -114,6 +113,15 @@ def test_the_callee_is_retried_by_the_workflow_not_by_a_retrier(definition: dict
     assert "Retry" not in definition["States"]["Call callee"] and "Retry" not in definition["States"]["Call probe"]
     assert definition["States"]["Call callee"]["TimeoutSeconds"] == "{% $settings.timeoutSeconds %}"
     assert definition["States"]["Back off"]["Next"] == "Get circuit"
+
+
+def test_the_workflow_and_the_record_model_agree_on_a_malformed_break(definition: dict[str, Any]) -> None:
+    from circuit_breaker.record import WRITE_SLACK_SECONDS
+
+    read = definition["States"]["Get circuit"]["Assign"]["circuit"]
+    assert f"$settings.maxBreakSeconds + {WRITE_SLACK_SECONDS}" in read and f"$settings.probeLeaseSeconds + {WRITE_SLACK_SECONDS}" in read
+    lease = definition["States"]["Take probe lease"]["Arguments"]["ExpressionAttributeValues"]
+    assert f"+ $settings.maxBreakSeconds + {WRITE_SLACK_SECONDS})" in lease[":longestOpen"]["N"]
 
 
 def test_no_choice_state_assigns_at_state_level(definition: dict[str, Any]) -> None:
@@ -166,7 +174,7 @@ def test_the_workflow_may_invoke_only_the_registered_functions(template: dict[st
     table = logical_id(template, "AWS::DynamoDB::Table", "CircuitBreakerCircuitStatus")
     dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
     assert len(dynamodb) == 1
-    assert sorted(dynamodb[0]["Action"]) == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert sorted(dynamodb[0]["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert dynamodb[0]["Resource"] == {"Fn::GetAtt": [table, "Arn"]}
     [put_events] = [s for s in statements if s["Action"] == "events:PutEvents"]
     assert put_events["Resource"] == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":events:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":event-bus/default"]]}

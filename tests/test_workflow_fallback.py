@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import INSPECTOR_NAME, Breaker
+from tests.conftest import INSPECTOR_NAME, STATIC_ANSWER, Breaker
 
 FAIL = {"fail": True}
 
@@ -26,7 +26,7 @@ def open_circuit(breaker: Breaker, callee: str, seconds: int = 60) -> int:
 
 def dead_letters(breaker: Breaker) -> list[dict[str, Any]]:
     sqs = breaker.engine.session().client("sqs")
-    url = breaker.engine.outputs["DeadLetterQueueUrl"]
+    url = breaker.engine.deployment().dead_letter_queue_url
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
     for message in messages:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -70,7 +70,7 @@ def test_a_static_fallback_answers_while_the_circuit_is_open_or_isolated(breaker
     failed = breaker.call("flaky-static", FAIL)  # no fallback on failure: the caller gets the failure
     assert failed.error == "CircuitBreaker.CalleeFailed" and failed.cause["circuitOpened"] is True
     answered = breaker.call("flaky-static", {"order": 1})
-    assert answered.output["answer"] == {"status": "degraded", "items": []}
+    assert answered.output["answer"] == STATIC_ANSWER
     assert answered.output["circuitBreakerFallback"]["source"] == "static"
     assert answered.states[-1] == "Answer with fallback"
     breaker.put_item("flaky-static", CircuitStatus="ISOLATED", Reason="maintenance")

@@ -8,7 +8,6 @@ can be limited to invoking exactly the registered functions.
 
 from __future__ import annotations
 
-import base64
 import json
 from importlib import resources as importlib_resources
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from circuit_breaker.deployment import DISCOVERY_TAG
 from circuit_breaker.cdk.monitoring import MARKERS, MAX_MONITORED_CALLEES, CircuitBreakerMonitoring
 from circuit_breaker.settings import (
     CalleeSettings,
@@ -85,10 +85,10 @@ class Fallback:
                 )
 
     def entry(self) -> dict[str, object]:
-        """The fallback as the state machine reads it; a static answer travels base64-encoded (no quote can break it)."""
+        """The fallback as the state machine reads it."""
         if self.function is not None:
             return {"functionArn": self.function.function_arn, "onFailure": self.on_failure}
-        return {"answer": base64.b64encode(json.dumps(self.answer).encode()).decode(), "onFailure": self.on_failure}
+        return {"answer": self.answer, "onFailure": self.on_failure}
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ class CircuitBreaker(Construct):
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
                 resources=[self.table.table_arn],
             )
         )
@@ -356,16 +356,20 @@ def registry_entry(
 
 
 def registry_substitution(props: CircuitBreakerProps) -> str:
-    """The registry as JSON, escaped to sit inside a JSON string of the ASL file.
+    """The registry as the body of a JSONata string literal, escaped to sit inside a JSON string of the ASL file.
 
-    The ASL reads it with ``$parse('${Registry}')``: the quotes are escaped for the ASL's JSON, and
-    no value can hold a quote or backslash of its own (names are validated, ARNs and numbers have
-    none), so the JSONata string literal stays intact. Function ARNs are CloudFormation tokens here;
-    CDK resolves them inside the string.
+    The ASL reads it with ``$parse('${Registry}')``. Three readers unescape it in turn: the definition's
+    JSON, JSONata's string literal (JSON's escapes), and ``$parse``. So the registry's JSON (ASCII only:
+    every other character as ``\\uXXXX``) has its backslashes doubled and its apostrophes written
+    ``\\u0027`` for the literal, then is escaped for the definition's JSON. Any value survives that,
+    a static fallback answer with quotes included. Function ARNs are CloudFormation tokens here; CDK
+    resolves them inside the string.
     """
     ids = metric_ids(props.callees)
     registry = {
         name: registry_entry(callee, props.on_store_error, ids[name], props.retry)
         for name, callee in sorted(props.callees.items())
     }
-    return json.dumps(json.dumps(registry, separators=(",", ":")))[1:-1]
+    text = json.dumps(registry, separators=(",", ":"), ensure_ascii=True)
+    literal = text.replace("\\", "\\\\").replace("'", "\\u0027")
+    return json.dumps(literal)[1:-1]
