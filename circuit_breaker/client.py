@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from circuit_breaker.deployment import DEFAULT_STACK_NAME, Connection, Deployment
+from circuit_breaker.deployment import Connection, Deployment
 from circuit_breaker.errors import BreakerError, ExecutionFailedError, error_from_failure
 from circuit_breaker.settings import EXPRESS_MAX_SECONDS
 
@@ -52,26 +52,13 @@ def execution_input(callee: str, payload: Any = None, depth: int | None = None) 
     return json.dumps(document)
 
 
-def local_client_config(endpoint_url: str | None) -> Config | None:
-    """What a boto3 client needs to reach a local engine at ``endpoint_url``; ``None`` for AWS itself.
-
-    botocore sends ``StartSyncExecution`` to the host prefixed ``sync-`` (``sync-127.0.0.1``), which
-    resolves nowhere: a client of a local endpoint must not inject host prefixes.
-    """
-    return Config(inject_host_prefix=False) if endpoint_url else None
-
-
 def stepfunctions_client(connection: Connection) -> Any:
     """A Step Functions client for synchronous calls: a read waits out a whole Express execution.
 
     botocore's default read timeout (60 s) is shorter than an Express execution may run (300 s), and a
     timed-out read is retried, which would make the same call a second time.
     """
-    config = Config(read_timeout=_LOCAL_WAIT_SECONDS)
-    local = local_client_config(connection.endpoint_url)
-    return connection.session.client(
-        "stepfunctions", endpoint_url=connection.endpoint_url, config=config.merge(local) if local else config
-    )
+    return connection.client("stepfunctions", Config(read_timeout=_LOCAL_WAIT_SECONDS))
 
 
 class CircuitBreakerClient:
@@ -86,10 +73,15 @@ class CircuitBreakerClient:
         self._sfn = stepfunctions_client(connection)
 
     @classmethod
-    def discover(cls, connection: Connection | None = None, stack_name: str = DEFAULT_STACK_NAME) -> "CircuitBreakerClient":
-        """A client for the breaker deployed as ``stack_name`` (on AWS, or where ``connection`` points)."""
+    def discover(
+        cls, connection: Connection | None = None, stack_name: str | None = None, state_machine_arn: str | None = None
+    ) -> "CircuitBreakerClient":
+        """A client for the breaker of ``state_machine_arn``, or in stack ``stack_name``, or the only one in the region.
+
+        On AWS, or where ``connection`` points; see :meth:`Deployment.discover`.
+        """
         connection = connection or Connection.create()
-        return cls(connection, Deployment.discover(connection, stack_name))
+        return cls(connection, Deployment.discover(connection, stack_name, state_machine_arn))
 
     @classmethod
     def for_state_machine(cls, state_machine_arn: str, connection: Connection | None = None) -> "CircuitBreakerClient":
@@ -153,7 +145,6 @@ __all__ = [
     "CircuitBreakerClient",
     "depth_from_context",
     "execution_input",
-    "local_client_config",
     "result_of",
     "stepfunctions_client",
     "wait_for_execution",

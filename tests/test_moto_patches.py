@@ -417,3 +417,15 @@ def test_a_sync_execution_has_no_redrive_count_in_its_context_object(engine: Loc
     answer = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
     assert answer["status"] == "SUCCEEDED"
     assert "RedriveCount" not in json.loads(answer["output"])["execution"]
+
+
+def test_a_null_payload_reaches_the_function_as_null(engine: LocalEngine) -> None:
+    # AWS recorded a function answering its event with null when invoked with a null payload
+    # (../shared/parity, error_handling/test_task_lambda::test_invoke_json_values[None]); moto sent {}.
+    machine = jsonata_machine(
+        {"Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                    "Arguments": {"FunctionName": engine.function_name("Echo"), "Payload": None},
+                    "Output": "{% $states.result.Payload %}", "End": True}},
+        "Invoke",
+    )
+    assert run_definition(engine, machine)["output"] == "null"

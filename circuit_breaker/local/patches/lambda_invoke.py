@@ -91,3 +91,17 @@ def _is_qualified(name_or_arn: str) -> bool:
     """``name:qualifier`` or ``arn:...:function:name:qualifier``."""
     parts = name_or_arn.split(":")
     return len(parts) == 2 or len(parts) == 8
+
+
+def payload_bytes(original: Any) -> Any:
+    """Wraps ``lambda_eval_utils.to_payload_type``: a JSON null payload is sent as ``null``, as AWS sends it.
+
+    moto sends ``{}`` instead, so a function answering its event gives ``{}`` where AWS recorded ``null``
+    (``../shared/parity/localstack-sfn/v2/error_handling/test_task_lambda.snapshot.json``,
+    ``test_invoke_json_values[None]``).
+    """
+
+    def to_payload_type(payload: Any) -> Any:
+        return b"null" if payload is None else original(payload)
+
+    return to_payload_type
