@@ -187,7 +187,7 @@ def mirror_recording_transformers(actual: Any, recorded: Any) -> Any:
 
 #: Fields AWS added to its answers after some recordings were made, with the day they appeared:
 #: ``$$.Execution.RedriveCount`` came with redrive (launched 15 November 2023), so a recording made
-#: before then cannot hold it (``scenarios/test_base_scenarios``, recorded October 2023).
+#: before then cannot hold it (``../shared/parity/localstack-sfn/v2/scenarios/test_base_scenarios.snapshot.json``, recorded October 2023).
 _CONTEXT_FIELDS_SINCE = {"RedriveCount": date(2023, 11, 15)}
 #: The keys that make an object a ``$$.Execution`` context object.
 _EXECUTION_CONTEXT_KEYS = {"Id", "Input", "Name", "RoleArn", "StartTime"}

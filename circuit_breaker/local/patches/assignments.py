@@ -3,14 +3,14 @@
 Every expression of a state (its ``Output``/``OutputPath``, a Catch's ``Output``...) sees the variables
 as they were when the state was entered; the state's ``Assign`` takes effect as the state exits. AWS
 recorded ``"OutputPath": "$answer"`` next to ``"Assign": {"answer": "<omitted>"}`` giving the old value
-of ``answer`` (../shared/parity, ``assign/test_assign_reference_variables``,
+of ``answer`` (``../shared/parity/localstack-sfn/v2/assign/test_assign_reference_variables.snapshot.json``,
 ``test_state_assign_evaluation_order``); moto 5.2.5 sets the variables at once, so the same state's
 output saw the new value. When a Catch handles a failure, its own ``Assign`` replaces the state's.
 
 A string written in an ``Assign`` block is a JSON string: its escapes are decoded (``"\\""`` is one
 double quote). moto kept the escapes as text (``\\"``), so ``States.StringToJson($json)`` of an assigned
 ``"{\\"key\\":\\"value\\"}"`` failed and ``$var = '"'`` was false where AWS says true (recorded:
-``test_reference_assign[BASE_REFERENCE_IN_INTRINSIC_FUNCTION]``, ``scenarios/test_base_scenarios``,
+``test_reference_assign[BASE_REFERENCE_IN_INTRINSIC_FUNCTION]``, ``../shared/parity/localstack-sfn/v2/scenarios/test_base_scenarios.snapshot.json``,
 ``test_escape_sequence_parsing``). The ``assignedVariables`` of a history event show each value as JSON
 text, as AWS writes them (moto wrapped a string in quotes without escaping it).
 """

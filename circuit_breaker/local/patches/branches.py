@@ -3,18 +3,18 @@
 A failure that ends a branch or an iteration keeps its error name on its way to the Parallel or Map
 state: moto 5.2.5 wraps the name in a "custom" error name, which refuses any ``States.`` name, so a
 ``States.QueryEvaluationError`` (or ``States.Timeout``...) in a branch ended the whole execution with a
-``States.Runtime`` about "Custom Error Names". AWS passes it on (recorded: ../shared/parity,
-``states_variables/test_error_output``, ``test_map_catch_error[MAP_CATCH_ERROR_OUTPUT_WITH_RETRY]``).
+``States.Runtime`` about "Custom Error Names". AWS passes it on (recorded:
+``../shared/parity/localstack-sfn/v2/states_variables/test_error_output.snapshot.json``, ``test_map_catch_error[MAP_CATCH_ERROR_OUTPUT_WITH_RETRY]``).
 
 The Task state that fails a branch is recorded as aborted.
 
 When a Task state in a Parallel branch fails and nothing in the branch catches it, AWS records the
 Task's failure (``TaskFailed``), then ``TaskStateAborted`` for the Task state (which never exits), then
 the Parallel state's own failure; the abort does not move the history's chain (the Parallel's next event
-still follows the ``TaskFailed``). Recorded by AWS: ../shared/parity,
-``states_variables/test_error_output`` (``test_parallel_catch_error``) and ``callback/test_callback``.
+still follows the ``TaskFailed``). Recorded by AWS:
+``../shared/parity/localstack-sfn/v2/states_variables/test_error_output.snapshot.json`` (``test_parallel_catch_error``) and ``../shared/parity/localstack-sfn/v2/callback/test_callback.snapshot.json``.
 moto 5.2.5 records no abort. A Pass, Choice or Fail state has no "aborted" event type, and AWS records
-none for them (``scenarios/test_base_scenarios``, ``test_parallel_state_fail``).
+none for them (``../shared/parity/localstack-sfn/v2/scenarios/test_base_scenarios.snapshot.json``, ``test_parallel_state_fail``).
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ def map_exit_follows_the_map_run_start(original: Any) -> Any:
 
     AWS chains ``MapRunSucceeded`` to ``MapRunStarted`` and ``MapStateSucceeded`` to ``MapRunSucceeded``, and
     since late 2024 the ``MapStateExited`` to ``MapRunStarted`` (every recording from November 2024 on;
-    earlier ones chained it to ``MapRunSucceeded``): ../shared/parity, ``assign/test_assign_reference_variables``
-    (``test_reference_in_map_state``) and the distributed Map tests of ``scenarios/test_base_scenarios``.
+    earlier ones chained it to ``MapRunSucceeded``): ``../shared/parity/localstack-sfn/v2/assign/test_assign_reference_variables.snapshot.json``
+    (``test_reference_in_map_state``) and the distributed Map tests of ``../shared/parity/localstack-sfn/v2/scenarios/test_base_scenarios.snapshot.json``.
     """
 
     def _eval_execution(self: Any, env: Any) -> None:

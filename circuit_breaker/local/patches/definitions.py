@@ -5,13 +5,13 @@ in the definition, in one message: ``Invalid State Machine Definition: 'SCHEMA_V
 at /States/<State>/<Field>'``. Recorded by AWS (../shared/parity):
 
 - an integration that does not exist (``arn:aws:states:::dynamodb:query``) is "not recognized"
-  (``services/test_dynamodb_task_service``, ``test_invalid_integration``); moto refused it with its own
+  (``../shared/parity/localstack-sfn/v2/services/test_dynamodb_task_service.snapshot.json``, ``test_invalid_integration``); moto refused it with its own
   ``Error=ValueError Args=[...]`` text and no location;
 - an intrinsic function whose quoted text holds an escape other than ``\\'``, ``\\{``, ``\\}`` and ``\\\\``
-  is not "a valid JSONPath or a valid intrinsic function call" (``scenarios/test_base_scenarios``,
+  is not "a valid JSONPath or a valid intrinsic function call" (``../shared/parity/localstack-sfn/v2/scenarios/test_base_scenarios.snapshot.json``,
   ``test_illegal_escapes``); moto accepted it;
 - an Express machine cannot wait for a task token, run ``.sync`` or use an activity
-  (``test_sfn_api_express``, ``test_illegal_callbacks``, ``test_illegal_activity_task``; the messages are
+  (``../shared/parity/localstack-sfn/v2/test_sfn_api_express.snapshot.json``, ``test_illegal_callbacks``, ``test_illegal_activity_task``; the messages are
   AWS's, the double space of the first one included); moto accepted them.
 
 A definition the parser refuses for any other reason stays refused with the parser's words, now under the

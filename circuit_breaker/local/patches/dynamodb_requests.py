@@ -8,8 +8,8 @@
 - ``ConsumedCapacity`` is in the answer only when the request asked for it (``ReturnConsumedCapacity``
   ``TOTAL`` or ``INDEXES``); moto's UpdateItem always added it (and DeleteItem a ``ConsumedCapacityUnits``).
 
-Recorded by AWS: ../shared/parity, ``error_handling/test_task_service_dynamodb``
-(``test_put_item_invalid_table_name``, ``test_invalid_param``) and ``services/test_dynamodb_task_service``.
+Recorded by AWS: ``../shared/parity/localstack-sfn/v2/error_handling/test_task_service_dynamodb.snapshot.json``
+(``test_put_item_invalid_table_name``, ``test_invalid_param``) and ``../shared/parity/localstack-sfn/v2/services/test_dynamodb_task_service.snapshot.json``.
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ field, as a path into the state's definition (``Output``, ``Output/result``, ``A
 ``Arguments/FunctionName``), its cause saying at which event the state was entered. The event is
 chained to the event *before* the state was entered (its ``previousEventId`` is the entered event's
 own previous id), and the events after it follow it. A Task state records it once (moto's task
-failure handling would record it a second time). Recorded by AWS: ../shared/parity,
-``assign/test_assign_reference_variables`` (``test_undefined_reference``),
-``states_variables/test_error_output`` and, for a value an expression produced but the state cannot
-use (a Wait state's timestamp), ``scenarios/test_base_scenarios`` (``test_wait_timestamp_jsonata``),
+failure handling would record it a second time). Recorded by AWS:
+``../shared/parity/localstack-sfn/v2/assign/test_assign_reference_variables.snapshot.json`` (``test_undefined_reference``),
+``../shared/parity/localstack-sfn/v2/states_variables/test_error_output.snapshot.json`` and, for a value an expression produced but the state cannot
+use (a Wait state's timestamp), ``../shared/parity/localstack-sfn/v2/scenarios/test_base_scenarios.snapshot.json`` (``test_wait_timestamp_jsonata``),
 where the event follows the entered event as usual.
 """
 
@@ -161,7 +161,7 @@ def passes_inner_failures(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def execution_eval_state(self: Any, env: Any) -> None:
-    """Replaces ``ExecutionState._eval_state`` (Task, Map, Parallel): moto's retry/catch loop, recording
+    """Replaces ``ExecutionState._eval_state`` (Task, Map, Parallel): moto's retry-and-catch loop, recording
     a failure's event only if it was not recorded where it happened (an ``EvaluationFailed``)."""
     env.states.context_object.context_object_data["State"]["RetryCount"] = 0
     while env.is_running():

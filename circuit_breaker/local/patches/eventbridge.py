@@ -6,7 +6,7 @@
   ``States.Runtime`` JSON error.
 - A delivered event carries the ``account`` it was put in; moto's default input template left it out.
 
-Recorded by AWS: ../shared/parity, ``services/test_events_task_service`` (``test_put_events_base``,
+Recorded by AWS: ``../shared/parity/localstack-sfn/v2/services/test_events_task_service.snapshot.json`` (``test_put_events_base``,
 ``test_put_events_malformed_detail``, ``test_put_events_mixed_malformed_detail``).
 """
 

@@ -150,7 +150,7 @@ def aws_context_object(original: Callable[..., Any]) -> Callable[..., Any]:
     ISO 8601 text with milliseconds and ``Z`` (``2023-11-21T06:27:31.545Z``) and counts redrives from 0,
     except in a synchronous Express execution (StartSyncExecution), which cannot be redriven and whose
     ``$$.Execution`` has no ``RedriveCount`` (recorded by AWS the same day for both kinds of Express
-    execution: ../shared/parity, ``express/test_express_sync`` and ``express/test_express_async``,
+    execution: ``../shared/parity/localstack-sfn/v2/express/test_express_sync.snapshot.json`` and ``../shared/parity/localstack-sfn/v2/express/test_express_async.snapshot.json``,
     ``test_query_runtime_memory``).
     """
 
@@ -178,8 +178,8 @@ def describes_executions_as_aws(original: Callable[..., Any]) -> Callable[..., A
     """Wraps ``StepFunctionResponse.describe_execution``: every field AWS's DescribeExecution answers.
 
     moto leaves out ``inputDetails``, the redrive fields and, for a timed-out execution, ``stopDate``.
-    AWS answers them (recorded: ../shared/parity, ``base/test_base`` ``test_state_fail``,
-    ``timeouts/test_timeouts`` ``test_global_timeout``, ``test_sfn_api`` ``test_describe_execution``):
+    AWS answers them (recorded: ``../shared/parity/localstack-sfn/v2/base/test_base.snapshot.json`` ``test_state_fail``,
+    ``../shared/parity/localstack-sfn/v2/timeouts/test_timeouts.snapshot.json`` ``test_global_timeout``, ``test_describe_execution`` of the API tests):
     ``redriveStatus`` REDRIVABLE for a failed, timed-out or aborted execution, otherwise NOT_REDRIVABLE
     with "Execution is <STATUS> and cannot be redriven".
     """

@@ -2,7 +2,7 @@
 
 AWS evaluates JSONPath with Jayway JsonPath, whose words depend on where the path breaks: a missing
 last property is ``No results for path: $['a']['b']``, a missing property on the way is ``Missing
-property in path $['a']`` (recorded by AWS: ../shared/parity, ``scenarios/test_base_scenarios``,
+property in path $['a']`` (recorded by AWS: ``../shared/parity/localstack-sfn/v2/scenarios/test_base_scenarios.snapshot.json``,
 ``test_catch_states_runtime``: ``Invalid path '$.no.such.result.path' : Missing property in path
 $['no']``). moto wrote ``No results for path: $['no.such.result.path']`` whatever the break. Paths
 other than plain ``$.name.name`` keep moto's words.

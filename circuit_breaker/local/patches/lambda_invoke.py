@@ -69,7 +69,7 @@ def names_the_latest_version(original: Any) -> Any:
 
     An invoke without a qualifier asks for ``$LATEST``, and Lambda's 404 says so: ``Function not found:
     arn:aws:lambda:REGION:ACCOUNT:function:NAME:$LATEST`` (recorded by AWS: ../shared/parity,
-    ``error_handling/test_task_service_lambda``, ``test_no_such_function``); moto left the version out.
+    ``../shared/parity/localstack-sfn/v2/error_handling/test_task_service_lambda.snapshot.json``, ``test_no_such_function``); moto left the version out.
     """
 
     def invoke(self: Any, function_name: str, qualifier: str | None, *args: Any, **kwargs: Any) -> Any:

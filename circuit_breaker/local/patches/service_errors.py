@@ -61,7 +61,7 @@ def names_eventbridge_errors(original: Callable[..., Any]) -> Callable[..., Any]
 
     A service error is ``EventBridge.<code>`` (:func:`names_service_errors`); entries PutEvents refused are
     ``EventBridge.FailedEntry`` with the PutEvents answer as JSON text in the Cause (moto wrote the Python
-    ``repr`` of the answer). Recorded by AWS: ../shared/parity, ``services/test_events_task_service``.
+    ``repr`` of the answer). Recorded by AWS: ``../shared/parity/localstack-sfn/v2/services/test_events_task_service.snapshot.json``.
     """
     named = names_service_errors("EventBridge")(original)
 

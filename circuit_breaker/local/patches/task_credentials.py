@@ -3,8 +3,8 @@
 A Task state with ``Credentials.RoleArn`` runs its call as that role, which the execution's own role
 assumes first. When the role does not exist or its trust policy does not let the execution's role assume
 it, AWS fails the task after it started: ``States.TaskFailed``, "The role <execution role> is not
-authorized to assume the task state's role, <task role>." (recorded by AWS: ../shared/parity,
-``assign/test_assign_reference_variables``, ``test_variables_in_lambda_task[BASE_REFERENCE_IN_LAMBDA_TASK_FIELDS]``).
+authorized to assume the task state's role, <task role>." (recorded by AWS:
+``../shared/parity/localstack-sfn/v2/assign/test_assign_reference_variables.snapshot.json``, ``test_variables_in_lambda_task[BASE_REFERENCE_IN_LAMBDA_TASK_FIELDS]``).
 moto ignores the credentials and makes the call as itself.
 """
 
