@@ -419,13 +419,22 @@ def test_a_sync_execution_has_no_redrive_count_in_its_context_object(engine: Loc
     assert "RedriveCount" not in json.loads(answer["output"])["execution"]
 
 
-def test_a_null_payload_reaches_the_function_as_null(engine: LocalEngine) -> None:
-    # AWS recorded a function answering its event with null when invoked with a null payload
-    # (../shared/parity, error_handling/test_task_lambda::test_invoke_json_values[None]); moto sent {}.
+def test_a_null_input_reaches_a_function_arn_task_as_null(engine: LocalEngine) -> None:
+    # AWS recorded a function answering a null input with null when the Task's Resource is the function's
+    # ARN (../shared/parity/localstack-sfn/v2/services/test_lambda_task.snapshot.json,
+    # test_invoke_json_values[None]); moto sent {}.
+    arn = engine.session().client("lambda").get_function(FunctionName=engine.function_name("Echo"))["Configuration"]["FunctionArn"]
+    machine = {"StartAt": "Invoke", "States": {"Invoke": {"Type": "Task", "Resource": arn, "InputPath": "$.value", "End": True}}}
+    assert run_definition(engine, machine, {"value": None})["output"] == "null"
+
+
+def test_a_null_payload_of_lambda_invoke_reaches_the_function_as_an_empty_event(engine: LocalEngine) -> None:
+    # lambda:invoke leaves a null Payload out of its Invoke request; AWS recorded the function's answer {}
+    # (../shared/parity/localstack-sfn/v2/services/test_lambda_task_service.snapshot.json, test_invoke).
     machine = jsonata_machine(
         {"Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                     "Arguments": {"FunctionName": engine.function_name("Echo"), "Payload": None},
                     "Output": "{% $states.result.Payload %}", "End": True}},
         "Invoke",
     )
-    assert run_definition(engine, machine)["output"] == "null"
+    assert json.loads(run_definition(engine, machine)["output"]) == {}

@@ -467,8 +467,15 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         f"{_SFN}.component.state.exec.state_task.lambda_eval_utils",
         "to_payload_type",
-        "a JSON null payload is sent to the function as {} (AWS sends null)",
+        "a JSON null input of a function-ARN task is sent to the function as {} (AWS sends null)",
         lambda_invoke.payload_bytes,
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.exec.state_task.service.state_task_service_lambda",
+        "StateTaskServiceLambda._normalise_parameters",
+        "(with to_payload_type) a lambda:invoke task's null Payload must still reach the function as {}: the SDK "
+        "leaves the null member out of the Invoke request",
+        lambda_invoke.omits_a_null_payload,
     ),
     PatchPoint(
         f"{_SFN}.component.state.exec.state_task.lambda_eval_utils",

@@ -96,12 +96,31 @@ def _is_qualified(name_or_arn: str) -> bool:
 def payload_bytes(original: Any) -> Any:
     """Wraps ``lambda_eval_utils.to_payload_type``: a JSON null payload is sent as ``null``, as AWS sends it.
 
-    moto sends ``{}`` instead, so a function answering its event gives ``{}`` where AWS recorded ``null``
-    (``../shared/parity/localstack-sfn/v2/error_handling/test_task_lambda.snapshot.json``,
-    ``test_invoke_json_values[None]``).
+    A Task whose Resource is the function's ARN hands the function its input as it is: AWS recorded a
+    function answering a ``null`` input with ``null``
+    (``../shared/parity/localstack-sfn/v2/services/test_lambda_task.snapshot.json``,
+    ``test_invoke_json_values[None]``); moto sent ``{}``. (A ``lambda:invoke`` task leaves a null
+    ``Payload`` out of its request instead: see :func:`omits_a_null_payload`.)
     """
 
     def to_payload_type(payload: Any) -> Any:
         return b"null" if payload is None else original(payload)
 
     return to_payload_type
+
+
+def omits_a_null_payload(original: Any) -> Any:
+    """Wraps ``StateTaskServiceLambda._normalise_parameters``: a null ``Payload`` is left out of the Invoke request.
+
+    The ``lambda:invoke`` integration calls Lambda's Invoke through the SDK, which leaves a null member out,
+    so the function gets Lambda's default event ``{}``: AWS recorded ``"Payload": {}`` for
+    ``"Payload.$": "$.Payload"`` of a null
+    (``../shared/parity/localstack-sfn/v2/services/test_lambda_task_service.snapshot.json``, ``test_invoke``).
+    """
+
+    def _normalise_parameters(self: Any, parameters: dict, *args: Any, **kwargs: Any) -> None:
+        if "Payload" in parameters and parameters["Payload"] is None:
+            del parameters["Payload"]
+        original(self, parameters, *args, **kwargs)
+
+    return _normalise_parameters
