@@ -12,6 +12,7 @@ from typing import Any
 
 from circuit_breaker.client import wait_for_execution
 from circuit_breaker.local.engine import LocalEngine
+from tests.test_moto_patches import jsonata_machine
 
 
 def run_history(engine: LocalEngine, definition: dict, document: object = None, kind: str = "STANDARD") -> tuple[dict, list[dict]]:
@@ -34,6 +35,16 @@ def run_history(engine: LocalEngine, definition: dict, document: object = None, 
 def chain(events: list[dict]) -> list[tuple[int, int, str]]:
     """(id, previousEventId, type) of each event."""
     return [(event["id"], event["previousEventId"], event["type"]) for event in events]
+
+
+def evaluation_failed(state: str, entered: int, location: str, message: str) -> dict:
+    """The details of AWS's EvaluationFailed event for ``state`` (entered at event ``entered``)."""
+    return {
+        "error": "States.QueryEvaluationError",
+        "cause": f"An error occurred while executing the state '{state}' (entered at the event id #{entered}). {message}",
+        "location": location,
+        "state": state,
+    }
 
 
 def failing_task(name: str = "Fail", **extra: Any) -> dict:
@@ -66,17 +77,10 @@ def test_a_task_failing_a_parallel_branch_is_recorded_as_aborted(engine: LocalEn
 def test_a_states_error_leaving_a_branch_fails_the_parallel_state_with_it(engine: LocalEngine) -> None:
     described, events = run_history(
         engine,
-        {
-            "QueryLanguage": "JSONata",
-            "StartAt": "P",
-            "States": {
-                "P": {
-                    "Type": "Parallel",
-                    "End": True,
-                    "Branches": [{"StartAt": "Bad", "States": {"Bad": {"Type": "Pass", "Output": "{% $number('x') %}", "End": True}}}],
-                }
-            },
-        },
+        jsonata_machine(
+            {"P": {"Type": "Parallel", "End": True, "Branches": [jsonata_machine({"Bad": {"Type": "Pass", "Output": "{% $number('x') %}", "End": True}}, "Bad")]}},
+            "P",
+        ),
     )
     assert described["status"] == "FAILED"
     assert [event["type"] for event in events][-3:] == ["EvaluationFailed", "ParallelStateFailed", "ExecutionFailed"]
@@ -91,10 +95,8 @@ def test_a_states_error_leaving_a_branch_fails_the_parallel_state_with_it(engine
 def test_a_states_error_leaving_a_map_iteration_fails_the_map_state_with_it(engine: LocalEngine) -> None:
     described, events = run_history(
         engine,
-        {
-            "QueryLanguage": "JSONata",
-            "StartAt": "M",
-            "States": {
+        jsonata_machine(
+            {
                 "M": {
                     "Type": "Map",
                     "Items": [1],
@@ -102,7 +104,8 @@ def test_a_states_error_leaving_a_map_iteration_fails_the_map_state_with_it(engi
                     "ItemProcessor": {"StartAt": "Bad", "States": {"Bad": {"Type": "Pass", "Output": {"error": "{% $nothing %}"}, "End": True}}},
                 }
             },
-        },
+            "M",
+        ),
     )
     assert described["status"] == "FAILED"
     assert [event["type"] for event in events][-4:] == ["EvaluationFailed", "MapIterationFailed", "MapStateFailed", "ExecutionFailed"]
@@ -114,30 +117,24 @@ def test_a_states_error_leaving_a_map_iteration_fails_the_map_state_with_it(engi
 def test_an_evaluation_failure_names_the_field_path_and_follows_the_event_before_the_state(engine: LocalEngine) -> None:
     _, events = run_history(
         engine,
-        {
-            "QueryLanguage": "JSONata",
-            "StartAt": "First",
-            "States": {
+        jsonata_machine(
+            {
                 "First": {"Type": "Pass", "Next": "Second"},
                 "Second": {"Type": "Pass", "Output": {"result": "{% $doesNotExist %}"}, "End": True},
             },
-        },
+            "First",
+        ),
     )
     assert chain(events)[3:] == [(4, 3, "PassStateEntered"), (5, 3, "EvaluationFailed"), (6, 5, "ExecutionFailed")]
-    details = events[4]["evaluationFailedEventDetails"]
-    assert details == {
-        "error": "States.QueryEvaluationError",
-        "cause": "An error occurred while executing the state 'Second' (entered at the event id #4). "
-        "The JSONata expression '$doesNotExist' specified for the field 'Output/result' returned nothing (undefined).",
-        "location": "Output/result",
-        "state": "Second",
-    }
+    assert events[4]["evaluationFailedEventDetails"] == evaluation_failed(
+        "Second", 4, "Output/result", "The JSONata expression '$doesNotExist' specified for the field 'Output/result' returned nothing (undefined)."
+    )
 
 
 def test_an_assign_failure_names_the_variable(engine: LocalEngine) -> None:
     _, events = run_history(
         engine,
-        {"QueryLanguage": "JSONata", "StartAt": "S", "States": {"S": {"Type": "Pass", "Assign": {"kept": 1, "result": "{% $nope %}"}, "End": True}}},
+        jsonata_machine({"S": {"Type": "Pass", "Assign": {"kept": 1, "result": "{% $nope %}"}, "End": True}}, "S"),
     )
     assert events[2]["evaluationFailedEventDetails"]["location"] == "Assign/result"
 
@@ -145,10 +142,8 @@ def test_an_assign_failure_names_the_variable(engine: LocalEngine) -> None:
 def test_a_task_records_its_arguments_evaluation_failure_once(engine: LocalEngine) -> None:
     _, events = run_history(
         engine,
-        {
-            "QueryLanguage": "JSONata",
-            "StartAt": "T",
-            "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Arguments": {"FunctionName": "{% $nope %}"}, "End": True}},
+        jsonata_machine(
+            {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Arguments": {"FunctionName": "{% $nope %}"}, "End": True}},
         },
     )
     assert chain(events) == [(1, 0, "ExecutionStarted"), (2, 0, "TaskStateEntered"), (3, 0, "EvaluationFailed"), (4, 3, "ExecutionFailed")]
@@ -158,17 +153,13 @@ def test_a_task_records_its_arguments_evaluation_failure_once(engine: LocalEngin
 def test_a_jsonata_wait_timestamp_that_is_not_iso_8601_is_a_query_evaluation_error(engine: LocalEngine) -> None:
     _, events = run_history(
         engine,
-        {"QueryLanguage": "JSONata", "StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "{% $states.input.at %}", "End": True}}},
+        jsonata_machine({"W": {"Type": "Wait", "Timestamp": "{% $states.input.at %}", "End": True}}, "W"),
         {"at": "2016-12-05 21:29:29Z"},
     )
     assert chain(events) == [(1, 0, "ExecutionStarted"), (2, 0, "WaitStateEntered"), (3, 2, "EvaluationFailed"), (4, 3, "ExecutionFailed")]
-    assert events[2]["evaluationFailedEventDetails"] == {
-        "error": "States.QueryEvaluationError",
-        "cause": "An error occurred while executing the state 'W' (entered at the event id #2). "
-        "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: 2016-12-05 21:29:29Z",
-        "location": "Timestamp",
-        "state": "W",
-    }
+    assert events[2]["evaluationFailedEventDetails"] == evaluation_failed(
+        "W", 2, "Timestamp", "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: 2016-12-05 21:29:29Z"
+    )
 
 
 def test_output_path_sees_the_variables_from_before_the_state(engine: LocalEngine) -> None:
@@ -180,7 +171,8 @@ def test_output_path_sees_the_variables_from_before_the_state(engine: LocalEngin
                 "First": {"Type": "Pass", "Assign": {"answer": 42}, "Next": "Second"},
                 "Second": {"Type": "Pass", "OutputPath": "$answer", "Assign": {"answer": "changed"}, "End": True},
             },
-        },
+            "T",
+        ),
     )
     assert json.loads(described["output"]) == 42
     assert events[4]["stateExitedEventDetails"]["assignedVariables"] == {"answer": '"changed"'}
@@ -189,15 +181,14 @@ def test_output_path_sees_the_variables_from_before_the_state(engine: LocalEngin
 def test_jsonata_output_sees_the_variables_from_before_the_state(engine: LocalEngine) -> None:
     described, _ = run_history(
         engine,
-        {
-            "QueryLanguage": "JSONata",
-            "StartAt": "First",
-            "States": {
+        jsonata_machine(
+            {
                 "First": {"Type": "Pass", "Assign": {"x": 1}, "Next": "Second"},
                 "Second": {"Type": "Pass", "Assign": {"x": 2}, "Output": "{% $x %}", "Next": "Third"},
                 "Third": {"Type": "Pass", "Output": "{% [$states.input, $x] %}", "End": True},
             },
-        },
+            "First",
+        ),
     )
     assert json.loads(described["output"]) == [1, 2]
 
