@@ -144,7 +144,8 @@ def test_a_task_records_its_arguments_evaluation_failure_once(engine: LocalEngin
         engine,
         jsonata_machine(
             {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Arguments": {"FunctionName": "{% $nope %}"}, "End": True}},
-        },
+            "T",
+        ),
     )
     assert chain(events) == [(1, 0, "ExecutionStarted"), (2, 0, "TaskStateEntered"), (3, 0, "EvaluationFailed"), (4, 3, "ExecutionFailed")]
     assert events[2]["evaluationFailedEventDetails"]["location"] == "Arguments/FunctionName"
@@ -171,8 +172,7 @@ def test_output_path_sees_the_variables_from_before_the_state(engine: LocalEngin
                 "First": {"Type": "Pass", "Assign": {"answer": 42}, "Next": "Second"},
                 "Second": {"Type": "Pass", "OutputPath": "$answer", "Assign": {"answer": "changed"}, "End": True},
             },
-            "T",
-        ),
+        },
     )
     assert json.loads(described["output"]) == 42
     assert events[4]["stateExitedEventDetails"]["assignedVariables"] == {"answer": '"changed"'}
