@@ -16,6 +16,8 @@ HANDLER = "handler.handler"
 SOURCES: dict[str, str] = {
     # Answers the event it was given.
     "identity": "def handler(event, context):\n    return event\n",
+    # Answers a constant object (what the recorded pipe's first function answered, whatever its event).
+    "return_hello_world": 'def handler(event, context):\n    return {"Return": "HelloWorld"}\n',
     # Fails with a plain exception.
     "raise_exception": 'def handler(event, context):\n    raise Exception("Some exception was raised.")\n',
     # Fails with an exception whose str() is empty (its message lives in an attribute only).

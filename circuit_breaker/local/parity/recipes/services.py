@@ -57,7 +57,7 @@ recipe(f"{_TASK}::test_lambda_task_filter_parameters_input")(
 def _pipe(params: str | None) -> Recipe:
     return Recipe(
         template=f"{_SV}/lambda_invoke_pipe.json5",
-        functions=(Function("identity", "<lambda_function_1_name>"), Function("identity", "<lambda_function_2_name>")),
+        functions=(Function("return_hello_world", "<lambda_function_1_name>"), Function("identity", "<lambda_function_2_name>")),
         set={"States.step1.Resource": "{{fn.arn}}", "States.step2.Resource": "{{fn2.arn}}"},
     )
 
