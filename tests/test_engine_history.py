@@ -254,3 +254,11 @@ def test_a_path_that_selects_nothing_is_worded_as_aws_and_names_the_entered_even
     )
     described, _ = run_history(engine, {"StartAt": "Read", "States": {"Read": {**read, "OutputPath": "$.SdkHttpMetadata.nope", "End": True}}})
     assert described["cause"].endswith("Invalid path '$.SdkHttpMetadata.nope' : No results for path: $['SdkHttpMetadata']['nope']")
+
+
+def test_an_expression_that_throws_is_reported_with_jsonatas_error_code(engine: LocalEngine) -> None:
+    _, events = run_history(engine, jsonata_machine({"S": {"Type": "Pass", "Output": {"r": "{% $nothing(1) %}"}, "End": True}}, "S"))
+    assert events[2]["evaluationFailedEventDetails"] == evaluation_failed(
+        "S", 2, "Output/r", "The JSONata expression '$nothing(1)' specified for the field 'Output/r' threw an error during evaluation. "
+        "T1006: Attempted to invoke a non-function"
+    )

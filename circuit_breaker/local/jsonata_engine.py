@@ -35,6 +35,11 @@ jsonata_js.install()
 class QueryEvaluationError(Exception):
     """A JSONata expression failed; Step Functions reports it as ``States.QueryEvaluationError``."""
 
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        """JSONata's error code (``T1006``...), when JSONata raised the error."""
+
 
 _HASH_ALGORITHMS = {
     "MD5": hashlib.md5,
@@ -194,4 +199,4 @@ def evaluate(expression: str, bindings: Mapping[str, Any]) -> tuple[bool, Any]:
     except QueryEvaluationError:
         raise
     except Exception as error:  # jsonata-python raises JException, ValueError, TypeError, ...
-        raise QueryEvaluationError(str(error) or type(error).__name__) from None
+        raise QueryEvaluationError(str(error) or type(error).__name__, getattr(error, "error", None)) from None

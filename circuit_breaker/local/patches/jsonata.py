@@ -22,13 +22,16 @@ def _bindings(env: Any) -> dict[str, Any]:
 
 def evaluate(env: Any, expression: str) -> Any:
     """Evaluate ``expression`` against the execution's variables and ``$states``."""
+    field = getattr(env, "next_field_name", None)
+    where = f" specified for the field '{field}'" if field else ""
     try:
         defined, value = jsonata_engine.evaluate(expression, _bindings(env))
     except jsonata_engine.QueryEvaluationError as error:
-        raise query_failure(env, f"An error occurred while evaluating the JSONata expression '{expression}': {error}") from None
+        # AWS's words, with JSONata's error code when there is one (recorded:
+        # ../shared/parity/localstack-sfn/v2/intrinsic_functions/test_math_operations_jsonata.snapshot.json).
+        reason = f"{error.code}: {error}" if error.code else str(error)
+        raise query_failure(env, f"The JSONata expression '{expression}'{where} threw an error during evaluation. {reason}") from None
     if not defined:
-        field = getattr(env, "next_field_name", None)
-        where = f" specified for the field '{field}'" if field else ""
         raise query_failure(env, f"The JSONata expression '{expression}'{where} returned nothing (undefined).")
     return value
 
