@@ -262,3 +262,16 @@ def test_an_expression_that_throws_is_reported_with_jsonatas_error_code(engine: 
         "S", 2, "Output/r", "The JSONata expression '$nothing(1)' specified for the field 'Output/r' threw an error during evaluation. "
         "T1006: Attempted to invoke a non-function"
     )
+
+
+def test_a_wait_longer_than_aws_allows_fails_the_execution(engine: LocalEngine) -> None:
+    def wait(seconds: int) -> dict:
+        return {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": seconds, "End": True}}}
+
+    described, events = run_history(engine, wait(2**31))
+    assert chain(events) == [(1, 0, "ExecutionStarted"), (2, 0, "WaitStateEntered"), (3, 2, "ExecutionFailed")]
+    assert (described["error"], described["cause"]) == (
+        "States.Runtime",
+        "An error occurred while executing the state 'W' (entered at the event id #2). Wait state delay is too long.",
+    )
+    assert run_history(engine, wait(2**31 - 1))[0]["status"] == "SUCCEEDED"  # the engine's clock does not sleep in tests

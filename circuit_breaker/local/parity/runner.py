@@ -25,6 +25,8 @@ from circuit_breaker.local.parity.recordings import ParityData, Recording
 #: How long an execution may take on the engine (its waits are not slept).
 EXECUTION_DEADLINE_SECONDS = 30.0
 _TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+#: How long an execution must stay in a Wait state before the harness takes it for waiting (``read_while_waiting``).
+WAITING_GRACE_SECONDS = 0.3
 
 
 class ReplayError(RuntimeError):
@@ -196,10 +198,34 @@ class Runner:
     def _start(self, arn: str, text: str) -> dict[str, Any]:
         return self.sfn.start_execution(stateMachineArn=arn, input=text)
 
+    def _waiting(self, execution_arn: str) -> dict[str, Any]:
+        """The execution once it ended, or once it has waited in a Wait state for a moment (then stopped)."""
+        deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS
+        waiting_since: float | None = None
+        while True:
+            described = self.sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] in _TERMINAL:
+                return described
+            events = self.sfn.get_execution_history(executionArn=execution_arn)["events"]
+            if events and events[-1]["type"] == "WaitStateEntered":
+                waiting_since = waiting_since or time.monotonic()
+                if time.monotonic() - waiting_since > WAITING_GRACE_SECONDS:
+                    return described
+            if time.monotonic() > deadline:
+                raise ReplayError(f"the execution neither ended nor waited within {EXECUTION_DEADLINE_SECONDS:.0f} s")
+            time.sleep(0.01)
+
     def _run_history(self, recording: Recording, recipe: Recipe, res: resources.Resources, definition: str):
         arn = self._create(recipe, definition, res)["stateMachineArn"]
         started = self._start(arn, input_of(recipe, recording, res, self.account, self.region))
-        described = self._wait(started["executionArn"])
+        if recipe.read_while_waiting:
+            described = self._waiting(started["executionArn"])
+            if described["status"] not in _TERMINAL:
+                answer = {"get_execution_history": self.sfn.get_execution_history(executionArn=started["executionArn"])}
+                self.sfn.stop_execution(executionArn=started["executionArn"])
+                return answer, {started["executionArn"].rsplit(":", 1)[-1]: "<ExecArnPart_0idx>"}
+        else:
+            described = self._wait(started["executionArn"])
         answer: dict[str, Any] = {}
         if "get_execution_history" in recording.content or "describe_execution" not in recording.content:
             answer["get_execution_history"] = self.sfn.get_execution_history(executionArn=started["executionArn"])

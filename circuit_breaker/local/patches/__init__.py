@@ -314,7 +314,8 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         f"{_SFN}.component.state.wait.wait_function.wait_function",
         "WaitFunction._wait_interval",
-        "Wait states really sleep: they go through the engine's EngineClock (recorded, optionally scaled)",
+        "Wait states really sleep: they go through the engine's EngineClock (recorded, optionally scaled); a delay "
+        "past 2^31-1 seconds is accepted where AWS fails it ('Wait state delay is too long.')",
         _replacement(waits.wait_state_interval),
     ),
     PatchPoint(

@@ -106,8 +106,36 @@ def retrier_eval_body(self: Any, env: Any) -> None:
     env.stack.append(RetrierOutcome.Executed)
 
 
+#: The longest delay a Wait state accepts, in seconds (a signed 32-bit count): AWS fails a Wait for 24,856
+#: days with "Wait state delay is too long." and waits 24,855 days (recorded:
+#: ../shared/parity/localstack-sfn/v2/base/test_wait.snapshot.json, ``test_timestamp_too_far_in_future_boundary``).
+MAX_WAIT_SECONDS = 2**31 - 1
+
+
+def _delay_too_long(env: Any) -> Exception:
+    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    error = StatesErrorName(typ=StatesErrorNameType.StatesRuntime)
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=error,
+            event_type=HistoryEventType.ExecutionFailed,
+            event_details=EventDetails(
+                executionFailedEventDetails=ExecutionFailedEventDetails(error=error.error_name, cause="Wait state delay is too long.")
+            ),
+        )
+    )
+
+
 def wait_state_interval(self: Any, env: Any, wait_seconds: int) -> None:
-    """Replaces ``WaitFunction._wait_interval``: a ``Wait`` state waits on the :class:`EngineClock`."""
+    """Replaces ``WaitFunction._wait_interval``: a ``Wait`` state waits on the :class:`EngineClock` (up to AWS's limit)."""
+    if wait_seconds > MAX_WAIT_SECONDS:
+        raise _delay_too_long(env)
     context = env.states.context_object.context_object_data
     active.current().clock.wait(
         context["Execution"]["Id"],

@@ -72,6 +72,8 @@ class Recipe:
     """``logs``: delete the log group before the execution (AWS then logs nothing, and the execution still runs)."""
     wait_scale: float = 0.0
     """The engine clock's scale for this test (1 where a timeout must race a real wait)."""
+    read_while_waiting: bool = False
+    """``history``: the test read the history while the execution still waited in a Wait state (then stopped it)."""
     not_run: str | None = None
     """Why this recording cannot be replayed on the engine at all (it is reported as not-run)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from circuit_breaker.local.parity.recipes import RECORDED_ITEMS, Function, Recipe, recipe, template_for
@@ -338,8 +339,9 @@ def _timestamp_recipe(text: str) -> Recipe:
 
 @recipe(f"{_WAIT}::test_timestamp_too_far_in_future_boundary")
 def _wait_far_future(params: str | None) -> Recipe:
+    # The test read the history while the execution waited (it had not failed): its waits must be real.
     moment = datetime.now(timezone.utc) + timedelta(days=int(params or 0))
-    return _timestamp_recipe(f"{moment:%Y-%m-%dT%H:%M:%S}.000Z")
+    return replace(_timestamp_recipe(f"{moment:%Y-%m-%dT%H:%M:%S}.000Z"), read_while_waiting=True, wait_scale=1.0)
 
 
 @recipe(f"{_WAIT}::test_wait_timestamppath")
