@@ -196,3 +196,11 @@ def test_describe_execution_answers_every_field_aws_answers(engine: LocalEngine)
     assert (failed["redriveCount"], failed["redriveStatus"]) == (0, "REDRIVABLE")
     succeeded, _ = run_history(engine, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
     assert (succeeded["redriveStatus"], succeeded["redriveStatusReason"]) == ("NOT_REDRIVABLE", "Execution is SUCCEEDED and cannot be redriven")
+
+
+def test_an_express_machine_cannot_use_an_activity(engine: LocalEngine) -> None:
+    activity = engine.session().client("stepfunctions").create_activity(name=f"activity-{uuid.uuid4().hex[:8]}")["activityArn"]
+    definition = {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": activity, "End": True}}}
+    assert refusal(engine, definition, "EXPRESS").endswith(
+        "'SCHEMA_VALIDATION_FAILED: Express state machine does not support Activity ARN at /States/Work/Resource'"
+    )

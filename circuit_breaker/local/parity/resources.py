@@ -34,6 +34,8 @@ class Resources:
     placeholders: dict[str, str] = field(default_factory=dict)
     """Real name -> the placeholder the recording used for it."""
     log_group: str | None = None
+    created: dict[str, Any] = field(default_factory=dict)
+    """API answers of the setup a recording holds too (``create_activity_output``)."""
 
     def fill(self, text: str) -> str:
         """Replace the recipe tokens (``{{fn.arn}}``...) in ``text``."""
@@ -80,6 +82,11 @@ def create(session: Any, recipe: Recipe) -> Resources:
         )
         resources.tokens["table"] = name
         resources.placeholders[name] = recipe.table
+    if recipe.activity is not None:
+        created = session.client("stepfunctions").create_activity(name=f"{prefix}-activity")
+        resources.tokens["activity.arn"] = created["activityArn"]
+        resources.placeholders[created["activityArn"]] = recipe.activity
+        resources.created["create_activity_output"] = created
     if recipe.bucket is not None:
         name = f"{prefix}-bucket"
         session.client("s3").create_bucket(Bucket=name)

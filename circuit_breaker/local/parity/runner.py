@@ -192,6 +192,7 @@ class Runner:
         if method is None:
             raise ReplayError(f"unknown recipe kind {recipe.kind!r}")
         answer, extra = method(recording, recipe, res, definition)
+        answer.update({key: value for key, value in res.created.items() if key in recording.content})
         extra.setdefault(f"{res.prefix}-sm", "<ArnPart_0idx>")
         return Replay(answer=answer, names=self._names(recipe, res, extra))
 

@@ -53,6 +53,8 @@ class Recipe:
     """Create a DynamoDB table (partition key ``id``) recorded under this placeholder."""
     bucket: str | None = None
     """Create an S3 bucket (token ``{{bucket}}``) recorded under this placeholder."""
+    activity: str | None = None
+    """Create an activity (token ``{{activity.arn}}``) recorded under this placeholder (its creation as ``create_activity_output``)."""
     bucket_objects: Mapping[str, Any] = field(default_factory=dict)
     """Objects put in the bucket: key -> JSON value, or :data:`RECORDED_ITEMS`."""
     input: Any = FROM_RECORDING

@@ -60,7 +60,10 @@ recipe(f"{_API}::test_illegal_callbacks")(
     lambda p: _express("create_error", template=f"callbacks/statemachines/{_CALLBACKS[p or '']}.json5")
 )
 recipe(f"{_API}::test_illegal_activity_task")(
-    lambda p: Recipe(not_run="needs an activity ARN in the definition (the recipe is not written)")
+    lambda p: _express(
+        "create_error", template="activities/statemachines/base_activity_task.json5", activity="activity_arn",
+        set={"States.ActivityTask.Resource": "{{activity.arn}}"},
+    )
 )
 
 # -- logging levels ----------------------------------------------------------------------------------
