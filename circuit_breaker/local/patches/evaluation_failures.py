@@ -234,3 +234,27 @@ def names_the_entered_event(original: Callable[..., Any]) -> Callable[..., Any]:
             self.source_event_id = entered.event_id
 
     return __init__
+
+
+def states_failure(env: Any, error: str, event_type: str, cause: str, **details: Any) -> Exception:
+    """The exception that fails the running state with the ``States.`` ``error`` (``StatesRuntime``...).
+
+    ``event_type`` is the history event the failure becomes (``TaskFailed``, ``ExecutionFailed``);
+    ``details`` are its extra fields (a task's ``resource`` and ``resourceType``).
+    """
+    from moto.stepfunctions.parser.api import HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    name = StatesErrorName(typ=getattr(StatesErrorNameType, error))
+    field = event_type[0].lower() + event_type[1:] + "EventDetails"
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=name,
+            event_type=HistoryEventType(event_type),
+            event_details=EventDetails(**{field: {"error": name.error_name, "cause": cause, **details}}),
+        )
+    )

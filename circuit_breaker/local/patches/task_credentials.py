@@ -69,25 +69,13 @@ def assumes_the_task_role(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _not_authorised(state: Any, env: Any, execution_role: str, task_role: str) -> Exception:
-    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from circuit_breaker.local.patches.evaluation_failures import states_failure
 
-    error = StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed)
-    return FailureEventException(
-        failure_event=FailureEvent(
-            env=env,
-            error_name=error,
-            event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(
-                taskFailedEventDetails=TaskFailedEventDetails(
-                    error=error.error_name,
-                    cause=f"The role {execution_role} is not authorized to assume the task state's role, {task_role}.",
-                    resource=state._get_sfn_resource(),
-                    resourceType=state._get_sfn_resource_type(),
-                )
-            ),
-        )
+    return states_failure(
+        env,
+        "StatesTaskFailed",
+        "TaskFailed",
+        f"The role {execution_role} is not authorized to assume the task state's role, {task_role}.",
+        resource=state._get_sfn_resource(),
+        resourceType=state._get_sfn_resource_type(),
     )

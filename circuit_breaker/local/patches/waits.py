@@ -113,23 +113,9 @@ MAX_WAIT_SECONDS = 2**31 - 1
 
 
 def _delay_too_long(env: Any) -> Exception:
-    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from circuit_breaker.local.patches.evaluation_failures import states_failure
 
-    error = StatesErrorName(typ=StatesErrorNameType.StatesRuntime)
-    return FailureEventException(
-        failure_event=FailureEvent(
-            env=env,
-            error_name=error,
-            event_type=HistoryEventType.ExecutionFailed,
-            event_details=EventDetails(
-                executionFailedEventDetails=ExecutionFailedEventDetails(error=error.error_name, cause="Wait state delay is too long.")
-            ),
-        )
-    )
+    return states_failure(env, "StatesRuntime", "ExecutionFailed", "Wait state delay is too long.")
 
 
 def wait_state_interval(self: Any, env: Any, wait_seconds: int) -> None:
