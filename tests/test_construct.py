@@ -9,7 +9,7 @@ from aws_cdk.assertions import Template
 from constructs import Construct
 
 from circuit_breaker.cdk import Callee, CircuitBreaker, CircuitBreakerProps, Fallback
-from circuit_breaker.settings import CalleeSettings, InvalidSettingsError, RetryPolicy
+from circuit_breaker.settings import CalleeSettings, InvalidSettingsError
 
 
 def build(props_for) -> CircuitBreaker:

@@ -26,8 +26,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from circuit_breaker.deployment import DISCOVERY_TAG
 from circuit_breaker.cdk.monitoring import MARKERS, MAX_MONITORED_CALLEES, CircuitBreakerMonitoring
+from circuit_breaker.deployment import DISCOVERY_TAG
 from circuit_breaker.settings import (
     CalleeSettings,
     InvalidSettingsError,
@@ -41,10 +41,6 @@ from circuit_breaker.settings import (
 #: The ASL file the state machine is built from: ``statemachine/`` in the repository, shipped in the wheel
 #: as the package ``circuit_breaker.statemachine`` (pyproject.toml maps one onto the other).
 DEFINITION_PATH = Path(str(importlib_resources.files("circuit_breaker.statemachine") / "circuit_breaker.asl.json"))
-
-#: The tag on every breaker's state machine; its value is the construct's path in the app.
-DISCOVERY_TAG = "circuit-breaker"
-
 
 
 #: A static fallback answer may be at most this large (as JSON): it is baked into the definition.
