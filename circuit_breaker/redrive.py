@@ -5,7 +5,8 @@ that gets no answer is sent by the workflow itself to the breaker's dead-letter 
 ``{"callee", "idempotencyKey", "input", "error", "cause", "failedAt", "executionArn"}``. A redrive
 receives those messages and, for each one:
 
-- whose circuit is closed (read through :mod:`circuit_breaker.record`, as the workflow acts on it):
+- whose circuit is closed (read through :mod:`circuit_breaker.record`, as the workflow acts on it,
+  once for each batch of up to 10 messages received, so a circuit that opens again stops the redrive):
   starts a new execution with the original input, unchanged (the key and the depth travel along, so
   the callee can drop a repeated key and a redriven loop still stops at the depth limit), and deletes
   the message only once that execution has started;
@@ -243,13 +244,12 @@ class Redriver:
                     held.hold(letter)  # the newest receipt handle is the one that can release it
                 if not fresh:
                     break
+                circuits: dict[str, CircuitRecord] = {}  # read once per batch (and again after a probe)
                 for letter in fresh:
                     seen.add(letter.message_id)
                     if max_messages is not None and len(report.resubmitted) >= max_messages:
                         break
-                    outcome = self._redrive(letter, callee, keys, dry_run, held)
-                    if outcome is not None:
-                        report.outcomes.append(outcome)
+                    self._redrive(letter, callee, keys, dry_run, held, report, circuits)
         except (ClientError, BotoCoreError) as error:
             self._release(held)
             report.remaining = self._depth()
@@ -263,36 +263,57 @@ class Redriver:
 
     # -- one message ---------------------------------------------------------------------------------------
 
-    def _redrive(self, letter: DeadLetter, only: str | None, keys: set[str], dry_run: bool, held: _Held) -> Outcome | None:
+    def _redrive(
+        self,
+        letter: DeadLetter,
+        only: str | None,
+        keys: set[str],
+        dry_run: bool,
+        held: _Held,
+        report: RedriveReport,
+        circuits: dict[str, CircuitRecord],
+    ) -> None:
+        """Decide about one message, act, and add its outcome to ``report`` (messages of other callees: nothing)."""
         if only is not None and letter.callee != only:
-            return None  # another callee's: not this redrive's business, not reported
+            return
         if letter.problem is not None:
-            return self._outcome(letter, Action.LEFT, f"malformed message: {letter.problem}")
+            report.outcomes.append(self._outcome(letter, Action.LEFT, f"malformed message: {letter.problem}"))
+            return
         key = letter.idempotency_key or ""
-        if key in keys:
-            return self._outcome(letter, Action.LEFT, "its key was re-submitted earlier in this redrive (that execution failed again)")
         callee = letter.callee or ""
+        if key in keys:
+            reason = "its key was re-submitted earlier in this redrive (that execution failed again)"
+            report.outcomes.append(self._outcome(letter, Action.LEFT, reason))
+            return
         if self.deployment.knows(callee) is False:
-            return self._outcome(letter, Action.LEFT, f"{callee} is not registered with {self.deployment.name}")
-        record = self._circuits.read(callee)
+            report.outcomes.append(self._outcome(letter, Action.LEFT, f"{callee} is not registered with {self.deployment.name}"))
+            return
+        record = circuits.get(callee) or circuits.setdefault(callee, self._circuits.read(callee))
         refusal = _refusal(record)
         if refusal is not None:
-            return self._outcome(letter, Action.LEFT, refusal, retry_after=record.retry_after)
-        probe = record.probe_due
-        how = "as the probe (the break is over)" if probe else None
+            report.outcomes.append(self._outcome(letter, Action.LEFT, refusal, retry_after=record.retry_after))
+            return
+        how = "as the probe (the break is over)" if record.probe_due else None
         if dry_run:
-            return self._outcome(letter, Action.WOULD_RESUBMIT, how)
+            report.outcomes.append(self._outcome(letter, Action.WOULD_RESUBMIT, how))
+            return
         document = json.dumps(letter.input)
-        if probe:
+        status = None
+        if record.probe_due:
+            circuits.pop(callee, None)  # the probe decides the circuit's next state: read it again
             finished = self._sfn.start_sync_execution(stateMachineArn=self.deployment.state_machine_arn, input=document)
             arn, status = finished["executionArn"], finished["status"]
         else:
             arn = self._sfn.start_execution(stateMachineArn=self.deployment.state_machine_arn, input=document)["executionArn"]
-            status = None
         keys.add(key)
-        self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=letter.receipt_handle)
+        try:
+            self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=letter.receipt_handle)
+        except (ClientError, BotoCoreError):
+            undeleted = "its message could not be deleted: a later redrive re-submits it with the same key"
+            report.outcomes.append(self._outcome(letter, Action.RESUBMITTED, "; ".join(filter(None, [how, undeleted])), arn, status))
+            raise
         held.release(letter)
-        return self._outcome(letter, Action.RESUBMITTED, how, arn, status)
+        report.outcomes.append(self._outcome(letter, Action.RESUBMITTED, how, arn, status))
 
     @staticmethod
     def _outcome(
