@@ -9,10 +9,8 @@ circuit after three failures and fast-fails the rest; every one of them must end
 
 from __future__ import annotations
 
-import io
 import json
 import time
-import zipfile
 from typing import Any, Iterator
 
 import pytest
@@ -20,7 +18,7 @@ import pytest
 from circuit_breaker.client import AsyncCall, CircuitBreakerClient
 from circuit_breaker.local.engine import LocalEngine
 from circuit_breaker.redrive import Action, RedriveError, RedriveInterrupted, RedriveReport, Redriver
-from tests.conftest import RECORDER_NAME, Breaker, run_cli
+from tests.conftest import RECORDER_NAME, Breaker, _zip, run_cli
 
 RECORDS = "breaker-test-recorder-keys"
 RECORDER_CODE = '''
@@ -53,13 +51,6 @@ def handler(event, context):
     return {"key": key, "recorded": False}
 '''
 DOWN = json.dumps({"errorMessage": "recorder is down", "errorType": "RecorderDown"}).encode()
-
-
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", source)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
