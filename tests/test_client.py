@@ -22,7 +22,7 @@ from circuit_breaker.errors import (
 )
 from circuit_breaker.local.faults import Fault
 from circuit_breaker.open_circuits import OpenCircuitCache
-from tests.conftest import INSPECTOR_NAME, STATIC_ANSWER, Breaker
+from tests.conftest import INSPECTOR_NAME, STATIC_ANSWER, Breaker, run_cli
 
 FAIL = {"fail": True}
 DEFINITION = Path(__file__).resolve().parent.parent / "statemachine" / "circuit_breaker.asl.json"
@@ -227,3 +227,16 @@ def test_an_asynchronous_call_to_an_unknown_callee_starts_nothing(breaker: Break
 
 def test_the_client_accepts_exactly_the_keys_the_workflow_accepts() -> None:
     assert f"/{IDEMPOTENCY_KEY_PATTERN}/" in DEFINITION.read_text()
+
+
+def test_the_cli_says_when_a_fallback_answered(breaker: Breaker, endpoint: str) -> None:
+    open_circuit(breaker, "flaky-static")
+    code, out, err = run_cli(endpoint, "call", "flaky-static", "-p", '{"order": 1}')
+    assert code == 0 and json.loads(out) == STATIC_ANSWER
+    assert "answered by the static fallback instead of the callee (CircuitBreaker.CircuitOpen)" in err
+    assert "circuit of flaky-static is OPEN: retry after" in err
+    code, out, _ = run_cli(endpoint, "call", "flaky-static", "--json")
+    answered = json.loads(out)
+    assert answered["output"] == STATIC_ANSWER and answered["fallback"]["source"] == "static"
+    code, out, _ = run_cli(endpoint, "call", "echo", "--json", "-p", "[1]")
+    assert json.loads(out)["fallback"] is None
