@@ -242,8 +242,8 @@ class Redriver:
                 fresh = [letter for letter in batch if letter.message_id not in seen]
                 for letter in batch:
                     held.hold(letter)  # the newest receipt handle is the one that can release it
-                if not fresh:
-                    break
+                if not batch:
+                    break  # drained (a message seen before and received again is hidden again, so this ends)
                 circuits: dict[str, CircuitRecord] = {}  # read once per batch (and again after a probe)
                 for letter in fresh:
                     seen.add(letter.message_id)
