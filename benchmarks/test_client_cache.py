@@ -79,11 +79,11 @@ def test_client_cache(breaker: Breaker) -> None:
         f"""## Open-circuit cache in the client
 
 `make bench` (or `pytest -m benchmark -o addopts="" benchmarks/test_client_cache.py -s`) on the local engine,
-{platform.machine()} with {os.cpu_count()} cores (load average {load:.1f} at the end: other work shared the machine), Python
-{platform.python_version()}. One caller makes {CALLS:,} calls in a row
-through `CircuitBreakerClient.call` to `flaky`, whose circuit stays open for the whole run; executions are
-counted where the engine receives `StartSyncExecution`, latency is what the caller waited per call (until the
-`CircuitOpenError`).
+{platform.machine()} with {os.cpu_count()} cores, Python {platform.python_version()}, load average {load:.1f} at the end
+(other work shared the machine: uncached calls take longer than in *Path costs*). One caller makes {CALLS:,} calls
+in a row through `CircuitBreakerClient.call` to `flaky`, whose circuit stays open for the whole run; executions
+are counted where the engine receives `StartSyncExecution`, latency is what the caller waited per call (until
+the `CircuitOpenError`).
 
 | client | calls | executions started | answered from the cache | caller ms (p50) | caller ms (p99) | total s |
 |---|---|---|---|---|---|---|
@@ -91,8 +91,7 @@ counted where the engine receives `StartSyncExecution`, latency is what the call
 
 With the cache (on by default) only the first call starts an execution; the other {CALLS - 1:,} raise the same
 `CircuitOpenError` (`error.cached` is true) in microseconds, until the circuit's `retryAfter`. On AWS each
-avoided call is one Express request, one DynamoDB read and a network round trip (tens of milliseconds) saved;
-the engine's in-process round trip is cheaper than AWS's, so the saving there is larger than shown.
+avoided call is one Express request, one DynamoDB read and a network round trip to Step Functions saved.
 Machine-readable figures: [`client-cache.json`](client-cache.json).
 """,
     )
