@@ -134,6 +134,17 @@ def depth_from_context(context: Any) -> int:
     return depth if isinstance(depth, int) and depth >= 0 else 0
 
 
+def idempotency_key_from_context(context: Any) -> str | None:
+    """The key of the asynchronous call a Lambda callee is serving (``ClientContext.custom.idempotencyKey``).
+
+    ``None`` for a synchronous call. A callee that must act once per call records the keys it has
+    served: a redriven call (or one that ran twice) carries the same key.
+    """
+    custom = getattr(getattr(context, "client_context", None), "custom", None) or {}
+    key = custom.get("idempotencyKey")
+    return key if isinstance(key, str) and _IDEMPOTENCY_KEY.match(key) else None
+
+
 def execution_input(callee: str, payload: Any = None, depth: int | None = None, idempotency_key: str | None = None) -> str:
     """The workflow's input document for one call (with ``idempotencyKey``: an asynchronous call)."""
     document: dict[str, Any] = {"callee": callee}
@@ -298,6 +309,7 @@ __all__ = [
     "depth_from_context",
     "execution_input",
     "fallback_of",
+    "idempotency_key_from_context",
     "new_idempotency_key",
     "result_of",
     "stepfunctions_client",

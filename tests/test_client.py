@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from circuit_breaker.client import IDEMPOTENCY_KEY_PATTERN, CallResult, CircuitBreakerClient, fallback_of
+from circuit_breaker.client import (
+    IDEMPOTENCY_KEY_PATTERN,
+    CallResult,
+    CircuitBreakerClient,
+    fallback_of,
+    idempotency_key_from_context,
+)
 from circuit_breaker.errors import (
     CalleeFailedError,
     CircuitIsolatedError,
@@ -223,6 +229,18 @@ def test_an_asynchronous_call_to_an_unknown_callee_starts_nothing(breaker: Break
     with pytest.raises(UnknownCalleeError, match="not registered"):
         client(breaker).call_async("nosuch")
     assert started.hits == 0
+
+
+def test_a_callee_reads_its_key_from_the_client_context() -> None:
+    from types import SimpleNamespace
+
+    def context(custom: object) -> SimpleNamespace:
+        return SimpleNamespace(client_context=SimpleNamespace(custom=custom))
+
+    assert idempotency_key_from_context(context({"idempotencyKey": "k-1", "breakerDepth": 2})) == "k-1"
+    for custom in (None, {}, {"idempotencyKey": 7}, {"idempotencyKey": "has space"}):
+        assert idempotency_key_from_context(context(custom)) is None
+    assert idempotency_key_from_context(SimpleNamespace(client_context=None)) is None
 
 
 def test_the_client_accepts_exactly_the_keys_the_workflow_accepts() -> None:
