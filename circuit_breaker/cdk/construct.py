@@ -279,6 +279,18 @@ class CircuitBreaker(Construct):
                 stays_open_minutes=props.stays_open_minutes,
             )
 
+    def grant_call(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call through the breaker: ``StartSyncExecution`` and ``StartExecution`` (asynchronous calls)."""
+        self.state_machine.grant_start_execution(grantee)
+        return self.state_machine.grant_start_sync_execution(grantee)
+
+    def grant_redrive(self, grantee: iam.IGrantable) -> None:
+        """Let ``grantee`` run ``breaker redrive``: read the dead-letter queue, read circuits, re-submit calls."""
+        self.dead_letter_queue.grant_consume_messages(grantee)
+        self.dead_letter_queue.grant(grantee, "sqs:GetQueueAttributes")
+        self.table.grant(grantee, "dynamodb:GetItem")
+        self.grant_call(grantee)
+
     @staticmethod
     def _check_props(props: CircuitBreakerProps) -> None:
         if not props.callees:
