@@ -50,7 +50,8 @@ class Narrator:
     def __init__(self, engine: LocalEngine, console: Console) -> None:
         self.engine = engine
         self.console = console
-        self.client = CircuitBreakerClient(engine.connection(), engine.deployment())
+        # Every narrated call shows its execution: no answer from the client's open-circuit cache.
+        self.client = CircuitBreakerClient(engine.connection(), engine.deployment(), open_circuit_cache=False)
         self.sfn = engine.session().client("stepfunctions")
         self.dynamodb = engine.session().client("dynamodb")
         self.flaky_function = engine.function_name("Flaky")

@@ -9,7 +9,7 @@ from aws_cdk.assertions import Template
 from constructs import Construct
 
 from circuit_breaker.cdk import Callee, CircuitBreaker, CircuitBreakerProps, Fallback
-from circuit_breaker.settings import CalleeSettings, InvalidSettingsError, RetryPolicy
+from circuit_breaker.settings import CalleeSettings, InvalidSettingsError
 
 
 def build(props_for) -> CircuitBreaker:
@@ -105,3 +105,27 @@ def test_a_fallback_function_is_granted_like_the_callees_and_a_static_answer_is_
     with pytest.raises(InvalidSettingsError, match="at most 32768 bytes"):
         Fallback(answer="x" * 40_000)
     assert Fallback(answer=None).entry() == {"answer": None, "onFailure": False}  # null is an answer
+
+
+def test_callers_and_redrive_get_exactly_the_permissions_they_need() -> None:
+    stack = cdk.Stack(cdk.App(), "Grants")
+    function = lambda_.Function.from_function_arn(stack, "Fn", "arn:aws:lambda:eu-west-1:123456789012:function:payment")
+    breaker = CircuitBreaker(stack, "Breaker", CircuitBreakerProps(callees={"payment": Callee(function)}))
+    caller = cdk.aws_iam.Role(stack, "Caller", assumed_by=cdk.aws_iam.ServicePrincipal("lambda.amazonaws.com"))
+    operator = cdk.aws_iam.Role(stack, "Operator", assumed_by=cdk.aws_iam.AccountRootPrincipal())
+    breaker.grant_call(caller)
+    breaker.grant_redrive(operator)
+    template = Template.from_stack(stack)
+
+    def actions(role: str) -> set[str]:
+        logical = stack.get_logical_id(stack.node.find_child(role).node.default_child)
+        policies = [p["Properties"] for p in template.find_resources("AWS::IAM::Policy").values() if {"Ref": logical} in p["Properties"]["Roles"]]
+        found = set()
+        for statement in (s for p in policies for s in p["PolicyDocument"]["Statement"]):
+            found |= {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
+        return found
+
+    assert actions("Caller") == {"states:StartExecution", "states:StartSyncExecution"}
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+            "dynamodb:GetItem", "states:StartExecution", "states:StartSyncExecution"} <= actions("Operator")
+    assert not {a for a in actions("Operator") if a.startswith("dynamodb:") and a != "dynamodb:GetItem"}

@@ -33,7 +33,6 @@ from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Callable
 
 _overlay_environ: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("lambda_environ", default=None)
