@@ -18,6 +18,7 @@ from botocore.config import Config
 
 from circuit_breaker.deployment import Connection, Deployment
 from circuit_breaker.errors import BreakerError, ExecutionFailedError, error_from_failure
+from circuit_breaker.extension_client import ExtensionReader
 from circuit_breaker.settings import EXPRESS_MAX_SECONDS
 
 #: Express executions end within five minutes; waits and reads give up a little after that.
@@ -71,6 +72,7 @@ class CircuitBreakerClient:
         self.state_machine_arn = deployment.state_machine_arn if isinstance(deployment, Deployment) else deployment
         self.poll_interval = poll_interval
         self._sfn = stepfunctions_client(connection)
+        self.extension = ExtensionReader.from_environment()  # the circuit-breaker extension, when the function has it
 
     @classmethod
     def discover(
@@ -93,7 +95,11 @@ class CircuitBreakerClient:
 
         Raises a :class:`~circuit_breaker.errors.BreakerError` subclass when the execution fails:
         ``CircuitOpenError``, ``CalleeFailedError``, ``UnknownCalleeError``...
+        With the extension, a circuit it reads as failing fast raises without starting an execution.
         """
+        refusal = self.extension.refusal(callee) if self.extension else None
+        if refusal is not None:
+            raise refusal
         answer = self._sfn.start_sync_execution(
             stateMachineArn=self.state_machine_arn, input=execution_input(callee, payload, depth)
         )
