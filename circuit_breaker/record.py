@@ -1,6 +1,6 @@
 """The circuit table's item as one Python model: states, attributes, expiry, defensive decoding, operator writes.
 
-The workflow owns the ``CircuitStatus`` table (DESIGN.md section 3); every Python reader or writer
+The workflow owns the ``CircuitStatus`` table (the README's *Data model*); every Python reader or writer
 of it (the operator commands, a caller's cache, the Lambda extension, the health check) goes
 through this module, so all of them read an item the way the workflow acts on it:
 
@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, Mapping
 
-# -- the item's attributes (DESIGN.md section 3) ----------------------------------------------------------
+# -- the item's attributes (the README's *Data model*) ---------------------------------------------------
 
 SERVICE_NAME = "ServiceName"
 """Partition key (S): the callee's name."""

@@ -2,12 +2,13 @@
 
 Both run modules of this package (the circuit item's model, :mod:`circuit_breaker.record`, above
 all), so each asset is a small tree of the package's own files, copied from wherever it is
-installed (a checkout or the wheel, which ships ``lambdas/`` as ``circuit_breaker.lambdas``) into a
-directory named after its content: the same code always makes the same asset.
+installed (a checkout, or the wheel, which ships the repository's Lambda code as the package
+``circuit_breaker.lambdas``) into a directory named after its content: the same code always makes
+the same asset.
 
-- The function's asset holds ``circuit_breaker/...`` at its root; its handler is :data:`HEALTH_CHECK_HANDLER`.
-- The layer holds ``extensions/circuit-breaker`` (executable: Lambda starts every file there) and
-  the code under ``circuit-breaker-extension/``, not ``python/``: the function never imports the
+- The function's asset holds the package at its root; its handler is :data:`HEALTH_CHECK_HANDLER`.
+- The layer holds the executable Lambda starts, ``/opt/extensions/circuit-breaker``, and the code it
+  runs in ``/opt/circuit-breaker-extension``, not in ``/opt/python``: the function never imports the
   extension's partial copy of ``circuit_breaker`` instead of its own.
 """
 
@@ -32,14 +33,14 @@ SHARED_MODULES = {
 
 
 def _package_file(relative: str) -> Path:
-    """A file of the installed package (``lambdas/...`` resolves through the package-dir mapping)."""
+    """A file of the installed package (the Lambda code resolves through pyproject.toml's package-dir mapping)."""
     parts = relative.split("/")
     package = ".".join(["circuit_breaker", *parts[:-1]])
     return Path(str(resources.files(package) / parts[-1]))
 
 
 def _modules(name: str) -> dict[str, Path]:
-    """``circuit_breaker/...`` paths in the asset, and where each comes from."""
+    """The package's files in the asset (by path in the asset), and where each comes from."""
     files = {f"circuit_breaker/{relative}": _package_file(relative) for relative in SHARED_MODULES[name]}
     package = Path(str(resources.files(f"circuit_breaker.lambdas.{name}")))
     for source in sorted(package.glob("*.py")):
