@@ -26,8 +26,6 @@ CACHE_SECONDS_ENV = "CIRCUIT_BREAKER_CACHE_SECONDS"
 DEFAULT_PORT = 4243
 DEFAULT_CACHE_SECONDS = 5.0
 MAX_CACHE_SECONDS = 3600.0
-#: The extension's file name under ``/opt/extensions`` and the name it registers with.
-EXTENSION_NAME = "circuit-breaker"
 CIRCUITS_PATH = "/circuits/"
 #: The state of an answer given without reading the table.
 UNKNOWN_STATE = "UNKNOWN"

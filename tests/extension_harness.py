@@ -159,6 +159,11 @@ class Extension:
             environment[CACHE_SECONDS_ENV] = f"{cache_seconds:g}"
         return cls(layer, endpoint, environment)
 
+    @property
+    def registered_after(self) -> float:
+        """Seconds from the process's start to its registration (Lambda starts the runtime only after it)."""
+        return self.api.record.register_at - self.started  # type: ignore[operator]
+
     def wait_ready(self, timeout: float = 20.0) -> float:
         """Wait for the extension's first event/next (Lambda's init waits for it); seconds since the process started."""
         if not self.api.ready.wait(timeout):

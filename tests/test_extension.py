@@ -180,6 +180,38 @@ def test_a_configuration_mistake_is_reported_as_an_init_error(layer: Path, endpo
         assert error["identifier"] is not None
 
 
+@pytest.mark.parametrize("framing", ["length", "chunked", "close"])
+def test_the_extensions_api_client_reads_every_http_framing(framing: str) -> None:
+    """The extension's own small HTTP client (no http.client: it registers before loading anything heavy)."""
+    import socket
+    import threading
+
+    from circuit_breaker.lambdas.circuit_extension.lifecycle import ExtensionsApi
+
+    body = b'{"functionName": "checkout"}'
+    framed = {
+        "length": b"Content-Length: %d\r\n\r\n%s" % (len(body), body),
+        "chunked": b"Transfer-Encoding: chunked\r\n\r\n" + b"a\r\n" + body[:10] + b"\r\n" + b"%x\r\n" % (len(body) - 10) + body[10:] + b"\r\n0\r\n\r\n",
+        "close": b"\r\n" + body,
+    }[framing]
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[bytes] = []
+
+    def answer() -> None:
+        connection, _ = listener.accept()
+        received.append(connection.recv(65536))
+        connection.sendall(b"HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: id-7\r\n" + framed)
+        connection.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    api = ExtensionsApi(f"127.0.0.1:{listener.getsockname()[1]}", "circuit-breaker")
+    assert api.register(["SHUTDOWN"]) == {"functionName": "checkout"} and api.identifier == "id-7"
+    request = received[0].decode()
+    assert request.startswith("POST /2020-01-01/extension/register HTTP/1.1\r\n")
+    assert "Lambda-Extension-Name: circuit-breaker\r\n" in request and request.endswith('\r\n\r\n{"events": ["SHUTDOWN"]}')
+    listener.close()
+
+
 def test_the_client_fails_fast_from_the_extension_without_an_execution(
     extension: Extension, engine: LocalEngine, breaker: Breaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:

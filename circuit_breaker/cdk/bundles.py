@@ -21,8 +21,9 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from circuit_breaker.lambdas.circuit_extension.lifecycle import EXTENSION_NAME as EXTENSION_EXECUTABLE
+
 HEALTH_CHECK_HANDLER = "circuit_breaker.lambdas.health_check.index.handler"
-EXTENSION_EXECUTABLE = "circuit-breaker"
 EXTENSION_CODE_DIR = "circuit-breaker-extension"
 
 #: Modules of the package each asset needs besides its own ``lambdas/`` package (tests import them in isolation).

@@ -1,23 +1,19 @@
 """The extension's process: register, serve, wait for ``SHUTDOWN``.
 
-Start-up is kept to what Lambda must wait for: register, read the configuration, bind the port,
-then ``event/next`` at once. The table is not read until a check asks, and the DynamoDB client
-(botocore, the slow import) is built in the background after the extension said it is ready, so
-the function's cold start waits for this process's start and nothing more.
+Start-up is kept to what Lambda must wait for. Lambda starts the function's runtime once every
+extension has registered, so registering comes first, before any import beyond the Extensions API
+client; the rest (configuration, cache, server) loads while the runtime starts, and ``event/next``
+follows as soon as the port is bound. The table is not read until a check asks, and the DynamoDB
+client (botocore, the slow import) is built in the background after the extension said it is ready.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 
-from circuit_breaker.extension_api import EXTENSION_NAME, InvalidExtensionConfigError
-from circuit_breaker.lambdas.circuit_extension.cache import CircuitCache, TableReader
-from circuit_breaker.lambdas.circuit_extension.config import ExtensionConfig
-from circuit_breaker.lambdas.circuit_extension.lifecycle import RUNTIME_API_ENV, ExtensionsApi, ExtensionsApiError
-from circuit_breaker.lambdas.circuit_extension.server import CircuitServer
+from circuit_breaker.lambdas.circuit_extension.lifecycle import EXTENSION_NAME, RUNTIME_API_ENV, ExtensionsApi, ExtensionsApiError
 
 
 def _log(message: str) -> None:
@@ -37,23 +33,33 @@ def main() -> int:
     except ExtensionsApiError as error:
         _log(f"cannot register with the Extensions API: {error}")
         return 1
+    registered = time.monotonic()
+
+    import threading
+
+    from circuit_breaker.extension_api import InvalidExtensionConfigError
+    from circuit_breaker.lambdas.circuit_extension.cache import CircuitCache, TableReader
+    from circuit_breaker.lambdas.circuit_extension.config import ExtensionConfig
+    from circuit_breaker.lambdas.circuit_extension.server import CircuitServer
+
     try:
         config = ExtensionConfig.from_environment()
-        reader = TableReader(config.table_name)
-        server = CircuitServer(CircuitCache(config, reader.get), config.port)
     except InvalidExtensionConfigError as error:
         _log(str(error))
         api.init_error("Extension.ConfigInvalid", str(error))
         return 1
+    reader = TableReader(config.table_name)
+    try:
+        server = CircuitServer(CircuitCache(config, reader.get), config.port)
     except OSError as error:
-        message = f"cannot serve on 127.0.0.1:{config.port}: {error}; choose another port with CIRCUIT_BREAKER_EXTENSION_PORT"
+        message = f"cannot serve on 127.0.0.1:{config.port}: {error}; choose another port (grant_read_circuits(fn, port=...))"
         _log(message)
         api.init_error("Extension.PortUnavailable", message)
         return 1
     server.start()
     _log(
-        f"serving {len(config.callees)} circuit(s) on 127.0.0.1:{server.port}/circuits/{{callee}}, "
-        f"reads reused for {config.cache_seconds:g} s; ready in {(time.monotonic() - started) * 1000:.0f} ms"
+        f"serving {len(config.callees)} circuit(s) on 127.0.0.1:{server.port}/circuits/{{callee}}, reads reused for "
+        f"{config.cache_seconds:g} s; registered in {(registered - started) * 1000:.0f} ms, ready in {(time.monotonic() - started) * 1000:.0f} ms"
     )
     threading.Thread(target=reader.prewarm, name="prewarm", daemon=True).start()
     while True:
