@@ -482,7 +482,7 @@ def health_streak_request(
             expression += f", {EXPIRY} = :keepUntil"
             values[":keepUntil"] = {"N": str(keep_until)}
     request = {"TableName": table_name, "Key": key(seen.callee), "UpdateExpression": expression, "ExpressionAttributeValues": values}
-    return Write("update_item", _conditioned(request, seen, f"{CIRCUIT_STATUS} <> :isolated", {":isolated": {"S": CircuitState.ISOLATED.value}}))
+    return Write("update_item", _conditioned(request, seen, f"{CIRCUIT_STATUS} <> :isolated", {":isolated": _STATE_VALUES[":isolated"]}))
 
 
 def health_open_request(
@@ -506,12 +506,7 @@ def health_open_request(
         UPDATED_AT: {"N": str(now)},
         EXPIRY: {"N": str(open_until + max_break_seconds)},
     }
-    return Write("put_item", _conditioned(
-        _without_condition(_put(table_name, seen, attributes)),
-        seen,
-        f"NOT ({CIRCUIT_STATUS} IN (:open, :halfOpen, :isolated))",
-        {":open": {"S": "OPEN"}, ":halfOpen": {"S": "HALF_OPEN"}, ":isolated": {"S": "ISOLATED"}},
-    ))
+    return _put_if(table_name, seen, attributes, f"NOT ({CIRCUIT_STATUS} IN (:open, :halfOpen, :isolated))")
 
 
 def health_close_request(table_name: str, seen: CircuitRecord, *, now: int, max_break_seconds: int) -> Write:
@@ -527,13 +522,15 @@ def health_close_request(table_name: str, seen: CircuitRecord, *, now: int, max_
         UPDATED_AT: {"N": str(now)},
         EXPIRY: {"N": str(now + max_break_seconds)},
     }
-    return Write("put_item", _conditioned(
-        _without_condition(_put(table_name, seen, attributes)),
-        seen,
-        f"{CIRCUIT_STATUS} IN (:open, :halfOpen)",
-        {":open": {"S": "OPEN"}, ":halfOpen": {"S": "HALF_OPEN"}},
-    ))
+    return _put_if(table_name, seen, attributes, f"{CIRCUIT_STATUS} IN (:open, :halfOpen)")
 
 
-def _without_condition(request: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in request.items() if k not in ("ConditionExpression", "ExpressionAttributeValues")}
+#: The states a health check's conditions name.
+_STATE_VALUES = {":open": {"S": "OPEN"}, ":halfOpen": {"S": "HALF_OPEN"}, ":isolated": {"S": "ISOLATED"}}
+
+
+def _put_if(table_name: str, seen: CircuitRecord, attributes: dict[str, Any], state_condition: str) -> Write:
+    """A ``PutItem`` of ``attributes`` over the item read as ``seen``: conditional on its version and, when live, on ``state_condition``."""
+    request = {k: v for k, v in _put(table_name, seen, attributes).items() if k not in ("ConditionExpression", "ExpressionAttributeValues")}
+    named = {name: value for name, value in _STATE_VALUES.items() if name in state_condition}
+    return Write("put_item", _conditioned(request, seen, state_condition, named))

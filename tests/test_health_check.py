@@ -115,6 +115,20 @@ def test_bad_health_check_settings_say_what_is_wrong(values: dict, says: str) ->
     assert says in str(raised.value)
 
 
+def test_cdk_json_takes_a_health_check_per_callee() -> None:
+    from stacks.context import parse_breaker_context
+
+    config = parse_breaker_context(
+        {"callees": {"payment": {"function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:payment",
+                                 "health_check": {"url": "https://payments.example.com/health", "failures_to_open": 2}}}},
+        ("echo", "flaky"),
+    )  # fmt: skip
+    [payment] = [c for c in config.callees if c.name == "payment"]
+    assert payment.settings.health_check == HealthCheck(url="https://payments.example.com/health", failures_to_open=2)
+    with pytest.raises(InvalidSettingsError, match=r"circuit_breaker.callees.echo: .*unknown health check setting\(s\) uri"):
+        parse_breaker_context({"callees": {"echo": {"health_check": {"uri": "https://x.example/"}}}}, ("echo", "flaky"))
+
+
 def test_a_null_payload_is_a_payload_and_the_task_round_trips() -> None:
     check_ = HealthCheck(payload=None, rate_minutes=5)
     assert check_.kind == "payload" and check_.payload is None and check_.schedule_expression == "rate(5 minutes)"

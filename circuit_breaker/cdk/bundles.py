@@ -28,7 +28,7 @@ EXTENSION_CODE_DIR = "circuit-breaker-extension"
 
 #: Modules of the package each asset needs besides its own ``lambdas/`` package (tests import them in isolation).
 SHARED_MODULES = {
-    "health_check": ("__init__.py", "record.py", "settings.py", "health.py", "lambdas/__init__.py"),
+    "health_check": ("__init__.py", "record.py", "settings.py", "health.py", "transitions.py", "lambdas/__init__.py"),
     "circuit_extension": ("__init__.py", "record.py", "extension_api.py", "lambdas/__init__.py"),
 }
 

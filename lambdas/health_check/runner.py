@@ -8,7 +8,6 @@ again and the same result decided anew, a few times at most.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
@@ -17,10 +16,10 @@ from botocore.exceptions import ClientError
 
 from circuit_breaker.health import Action, HealthCheckTask, ProbeResult, decide
 from circuit_breaker.record import decode, get_item_request
+from circuit_breaker.transitions import event_entry
 
 #: How often a refused write is decided again on a fresh read before the result is given up.
 WRITE_ATTEMPTS = 5
-EVENT_DETAIL_TYPE = "Circuit state changed"
 
 
 class CircuitKeptChangingError(RuntimeError):
@@ -84,9 +83,8 @@ def event_publisher(events: Any, bus_name: str, source: str, on_failure: Callabl
     """Publish a transition as the workflow does; a failure to publish is reported, never raised (the write stands)."""
 
     def publish(detail: dict[str, Any]) -> None:
-        entry = {"Source": source, "DetailType": EVENT_DETAIL_TYPE, "EventBusName": bus_name, "Detail": json.dumps(detail)}
         try:
-            answer = events.put_events(Entries=[entry])
+            answer = events.put_events(Entries=[event_entry(source, bus_name, detail)])
         except ClientError as error:
             on_failure(f"could not publish the transition of {detail['callee']}: {error}")
             return
