@@ -385,6 +385,8 @@ def test_least_privilege_for_the_function_and_the_schedules(template: dict[str, 
     ]  # fmt: skip
     actions = {json.dumps(s["Action"]): s["Resource"] for s in statements}
     assert actions['["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]'] == {"Fn::GetAtt": [_logical(template, "AWS::DynamoDB::Table"), "Arn"]}
+    [table_statement] = [s for s in statements if s["Action"][0] == "dynamodb:GetItem"]
+    assert table_statement["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["echo", CALLEE]}}
     invoked = actions['"lambda:InvokeFunction"']
     # Only the callees with payload checks (echo, and flaky behind flaky-health); never the inspector or fallbacks.
     assert sorted(r["Fn::GetAtt"][0] for r in invoked) == sorted([_logical(template, "AWS::Lambda::Function", "Echo"), _logical(template, "AWS::Lambda::Function", "Flaky")])

@@ -70,7 +70,12 @@ class CircuitHealthChecks(Construct):
         )
         self.role.add_to_policy(iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[self.log_group.log_group_arn]))
         self.role.add_to_policy(
-            iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[table.table_arn])
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                resources=[table.table_arn],
+                # Only the circuits of the checked callees.
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": sorted(checks)}},
+            )
         )
         self.role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[event_bus.event_bus_arn]))
         invoked = sorted({function.function_arn for settings, function in checks.values() if settings.health_check.kind == "payload"})
