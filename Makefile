@@ -40,7 +40,8 @@ deploy: install
 ## bench: path costs, an outage simulation and the AWS cost model; writes docs/performance.md (about 6 min)
 bench: install
 	$(BIN)/pytest -m benchmark -p no:cacheprovider -o addopts="" -s \
-		benchmarks/test_path_costs.py benchmarks/test_outage.py benchmarks/test_outage_cost.py
+		benchmarks/test_path_costs.py benchmarks/test_outage.py benchmarks/test_outage_cost.py \
+		benchmarks/test_client_cache.py
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out

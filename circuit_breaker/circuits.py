@@ -1,6 +1,6 @@
 """Operate circuits: read their state, isolate one (hold it open), reset one (close it).
 
-The table is the workflow's (DESIGN.md section 3); items are read and written through
+The table is the workflow's (the README's *Data model*); items are read and written through
 :mod:`circuit_breaker.record`, so a circuit is shown as the workflow acts on it (an expired item is
 absent, a malformed one says so), and an operator's write is conditional on the version it read:
 it never lands on a change made in between (that change is read, and the write retried or

@@ -32,7 +32,7 @@ from rich.text import Text
 from circuit_breaker.circuits import Circuits, CircuitView
 from circuit_breaker.cli_group import BreakerGroup, fail
 from circuit_breaker.client import CircuitBreakerClient
-from circuit_breaker.connection import Connection, configured_region
+from circuit_breaker.connection import Connection, configured_region, explain
 from circuit_breaker.deployment import DEFAULT_STACK_NAME, Deployment
 from circuit_breaker.errors import BreakerError, CalleeFailedError, CircuitIsolatedError, CircuitOpenError
 from circuit_breaker.executions import (
@@ -45,6 +45,7 @@ from circuit_breaker.executions import (
 )
 from circuit_breaker.local_state import DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_REGION, LocalEndpoint
 from circuit_breaker.record import CircuitRecord, CircuitState
+from circuit_breaker.redrive import Action, Outcome, RedriveError, RedriveInterrupted, RedriveReport, Redriver
 from circuit_breaker.render import clean, console, lambda_error, moment, progress, readable_error, styled
 from circuit_breaker.settings import InvalidSettingsError, validate_callee_name
 
@@ -200,10 +201,14 @@ def call(
     callee: Annotated[str, typer.Argument(help="Registered callee name, e.g. echo or flaky.")],
     payload: Annotated[Optional[str], typer.Option("--payload", "-p", help="The callee's event: JSON, file://event.json (or @event.json), or - for stdin.")] = None,
     depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="Call-chain depth (when calling from a callee).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {status, executionArn, output | error, cause} as JSON.")] = False,
+    asynchronous: Annotated[bool, typer.Option("--async", help="Start the call and return at once with its idempotency key; if it gets no answer it waits in the dead-letter queue for `breaker redrive`.")] = False,
+    idempotency_key: Annotated[Optional[str], typer.Option("--idempotency-key", help="With --async: the call's key (1-128 of A-Z a-z 0-9 _ . : -); a new UUID by default.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {status, executionArn, output, fallback | error, cause} (with --async: {status, idempotencyKey, executionArn}) as JSON.")] = False,
 ) -> None:
     """Call CALLEE through the circuit breaker and print its answer (exit 1 when the call fails, 2 when it cannot start)."""
     name = _callee_name(callee)
+    if idempotency_key is not None and not asynchronous:
+        raise fail("--idempotency-key goes with --async", "add --async to start the call without waiting")
     event = parse_payload(payload)
     options = _options(ctx)
     deployment = options.deployment()
@@ -212,7 +217,10 @@ def call(
             f"callee {name!r} is not registered with {deployment.name}; registered: {', '.join(deployment.callees)}",
             "no execution was started",
         )
-    client = CircuitBreakerClient(options.connection(), deployment)
+    client = CircuitBreakerClient(options.connection(), deployment, open_circuit_cache=False)
+    if asynchronous:
+        _call_async(ctx, client, name, event, depth, idempotency_key, as_json)
+        return
     err = console(stderr=True)
     try:
         with progress(err, f"calling {name} through the breaker..."):
@@ -224,11 +232,105 @@ def call(
             for line in failure_lines(error):
                 err.print(line, soft_wrap=True)
         raise typer.Exit(1) from None
+    fallback = result.fallback
     if _json(ctx, as_json):
-        _emit({"status": "SUCCEEDED", "executionArn": result.execution_arn, "output": result.output})
+        marker = None if fallback is None else {"error": fallback.error, "cause": fallback.cause, "source": fallback.source}
+        _emit({"status": "SUCCEEDED", "executionArn": result.execution_arn, "output": result.output, "fallback": marker})
         return
     typer.echo(json.dumps(result.output, indent=2))
+    if fallback is not None:
+        err.print(styled((f"answered by the {fallback.source} fallback", "bold yellow"), f" instead of the callee ({fallback.error}):"), soft_wrap=True)
+        for line in failure_lines(fallback.reason)[1:]:
+            err.print(line, soft_wrap=True)
     err.print(styled(("execution ", "dim"), result.execution_arn), soft_wrap=True)
+
+
+def _call_async(
+    ctx: typer.Context, client: CircuitBreakerClient, name: str, event: Any, depth: int | None, key: str | None, as_json: bool
+) -> None:
+    try:
+        started = client.call_async(name, event, depth, key)
+    except BreakerError as error:
+        raise fail(error.describe(), "no execution was started") from None
+    if _json(ctx, as_json):
+        _emit({"status": "STARTED", "idempotencyKey": started.idempotency_key, "executionArn": started.execution_arn})
+        return
+    typer.echo(started.idempotency_key)
+    err = console(stderr=True)
+    err.print(styled(("started without waiting; if it gets no answer it waits in the dead-letter queue (breaker redrive)", "dim")), soft_wrap=True)
+    err.print(styled(("execution ", "dim"), started.execution_arn), soft_wrap=True)
+
+
+# -- redrive ----------------------------------------------------------------------------------------------
+
+
+def _outcome_line(outcome: Outcome, now: float) -> Text:
+    """One dead-letter message and what the redrive did with it, for people."""
+    key = outcome.idempotency_key or "(no key)"
+    head = styled((f"{outcome.action.value:<14}", "bold"), f"{clean(outcome.callee or '?', CELL_LIMIT)}  {clean(key, 130)}  ")
+    if outcome.action is Action.LEFT:
+        when = "" if outcome.retry_after is None else f", retry after {moment(outcome.retry_after, now)}"
+        head.append_text(styled((f"{outcome.reason}{when}", "yellow")))
+        return head
+    failed = f"failed with {outcome.error or '?'}" + (f" at {outcome.failed_at}" if outcome.failed_at else "")
+    head.append_text(styled((failed, "dim")))
+    if outcome.reason:
+        head.append_text(styled(f"; {outcome.reason}"))
+    if outcome.probe_status:
+        head.append_text(styled(f": the probe {outcome.probe_status}"))
+    if outcome.execution_arn:
+        head.append_text(styled(("  → ", "dim"), outcome.execution_arn))
+    return head
+
+
+def print_redrive(report: RedriveReport, now: float) -> None:
+    """Each message's outcome, then the totals."""
+    out = console()
+    for outcome in report.outcomes:
+        out.print(_outcome_line(outcome, now), soft_wrap=True)
+    verb = "would resubmit" if report.dry_run else "resubmitted"
+    remaining = "" if report.remaining is None else f"; about {report.remaining} message(s) in the queue"
+    out.print(styled((f"{verb} {len(report.resubmitted)}, left {len(report.left)}{remaining}", "bold")), soft_wrap=True)
+    if report.dry_run:
+        out.print(styled(("dry run: nothing was started or deleted", "dim")), soft_wrap=True)
+
+
+@app.command()
+def redrive(
+    ctx: typer.Context,
+    callee: Annotated[Optional[str], typer.Argument(help="Only this callee's calls; every callee's when left out.")] = None,
+    max_messages: Annotated[Optional[int], typer.Option("--max", min=1, help="Re-submit at most this many calls.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be re-submitted; start and delete nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {resubmitted, left, remaining, messages: [...]} as JSON.")] = False,
+) -> None:
+    """Re-submit failed asynchronous calls from the dead-letter queue whose circuit is closed (others stay queued).
+
+    Each call is started again with its original input (its idempotency key and depth too); its
+    message is deleted only once the new execution has started. A circuit whose break is over gets
+    one call as its probe first. Exit 1 if AWS fails halfway (run it again: nothing is lost).
+    """
+    name = None if callee is None else _callee_name(callee)
+    options = _options(ctx)
+    deployment = options.deployment()
+    if name is not None and deployment.knows(name) is False:
+        raise fail(f"callee {name!r} is not registered with {deployment.name}; registered: {', '.join(deployment.callees)}")
+    try:
+        redriver = Redriver(options.connection(), deployment)
+        with progress(console(stderr=True), "redriving the dead-letter queue..."):
+            report = redriver.run(name, max_messages, dry_run)
+    except RedriveError as error:
+        raise fail(str(error)) from None
+    except RedriveInterrupted as interrupted:
+        if _json(ctx, as_json):
+            _emit({**interrupted.report.as_dict(), "error": str(interrupted.error)})
+        else:
+            print_redrive(interrupted.report, time.time())
+        message = f"redrive stopped halfway: {explain(interrupted.error, options.connection_if_made())}"
+        raise fail(message, "every message not re-submitted is back in the queue: run breaker redrive again", code=1) from None
+    if _json(ctx, as_json):
+        _emit(report.as_dict())
+        return
+    print_redrive(report, time.time())
 
 
 # -- status, isolate, reset -------------------------------------------------------------------------------

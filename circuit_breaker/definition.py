@@ -1,7 +1,7 @@
 """What a deployed breaker's state machine definition tells about it: table, callee registry, event bus.
 
-The construct bakes everything the workflow needs into the definition at synth time (the
-registry included), so a state machine's ARN alone is enough to find the rest. The definition is read by
+The construct bakes everything the workflow needs into the definition at synth time (the README's
+*Configuration*), so a state machine's ARN alone is enough to find the rest. The definition is read by
 what it does, not by how its states are named or drawn: the table is the ``TableName`` of any
 DynamoDB task, the registry the JSON object of callees (each with a ``functionArn``) inside a
 ``$parse('...')`` anywhere in the states, the event bus and source those of any

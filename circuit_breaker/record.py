@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, Mapping
 
-# -- the item's attributes (the README's *Data model*) ---------------------------------------------------
+# -- the item's attributes (the README's *Data model*) ----------------------------------------------------------
 
 SERVICE_NAME = "ServiceName"
 """Partition key (S): the callee's name."""

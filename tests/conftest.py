@@ -46,6 +46,10 @@ def handler(event, context):
     }
 '''
 
+#: A function that records each idempotency key once (tests/test_redrive.py creates it and its table).
+RECORDER_NAME = "breaker-test-recorder"
+RECORDER_ARN = f"arn:aws:lambda:us-east-1:{LOCAL_ACCOUNT}:function:{RECORDER_NAME}"
+
 #: A static fallback answer with everything that could break the registry's quoting: quotes, an apostrophe,
 #: backslashes, unicode and a would-be expression.
 STATIC_ANSWER = {"status": "degraded", "items": [], "note": "it's \"fine\" \\ ✓ {% $x %}"}
@@ -70,6 +74,7 @@ TEST_CALLEES: dict[str, dict[str, Any]] = {
     },
     "flaky-static": {"sample_function": "flaky", "failure_threshold": 2, "fallback": {"answer": STATIC_ANSWER}},
     "inspector": {"function_arn": INSPECTOR_ARN},
+    "recorder": {"function_arn": RECORDER_ARN, "failure_threshold": 3, "timeout_seconds": 2, "retry": {"max_attempts": 0}},
     "flaky-health": {
         "sample_function": "flaky",
         "break_seconds": 300,

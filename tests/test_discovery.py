@@ -11,7 +11,6 @@ from typing import Any, Iterator
 
 import pytest
 
-from circuit_breaker.cdk.construct import DISCOVERY_TAG as CONSTRUCT_TAG
 from circuit_breaker.client import CircuitBreakerClient
 from circuit_breaker.deployment import (
     DISCOVERY_TAG,
@@ -25,8 +24,9 @@ from tests.conftest import TEST_CALLEES, Breaker, run_cli
 SHOP_PATH = "Shop/Payments/Breaker"
 
 
-def test_the_cli_looks_for_the_tag_the_construct_puts() -> None:
-    assert DISCOVERY_TAG == CONSTRUCT_TAG
+def test_the_cli_looks_for_the_tag_the_construct_puts(template: dict[str, Any]) -> None:
+    [machine] = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    assert {"Key": DISCOVERY_TAG, "Value": "CircuitBreaker/CircuitBreaker"} in machine["Properties"]["Tags"]
 
 
 def test_everything_comes_from_the_state_machine_arn(breaker: Breaker, template: dict[str, Any]) -> None:

@@ -220,13 +220,13 @@ def workflow_opens(breaker: Breaker, callee: str) -> Callable[[], None]:
 
 
 def test_reset_never_overwrites_an_isolation_written_after_its_read(breaker: Breaker, transitions: EventCapture) -> None:
-    breaker.call("flaky-window", {"fail": True})  # CLOSED, one failure (UpdatedAt: this second)
+    breaker.call("flaky-once", {"fail": True})  # CLOSED, two failed attempts (UpdatedAt: this second)
     other = Circuits(breaker.engine.connection(), breaker.engine.deployment())
-    circuits = interleaved(breaker, lambda: other.isolate("flaky-window", "incident 7"))
-    change = circuits.reset("flaky-window")
+    circuits = interleaved(breaker, lambda: other.isolate("flaky-once", "incident 7"))
+    change = circuits.reset("flaky-once")
     # the reset read CLOSED, lost its write to the isolation, read again and closed the ISOLATED circuit
     assert change.before.state is CircuitState.ISOLATED and change.changed
-    assert breaker.item("flaky-window")["CircuitStatus"] == "CLOSED"
+    assert breaker.item("flaky-once")["CircuitStatus"] == "CLOSED"
     events = [(e["detail"]["from"], e["detail"]["to"]) for e in transitions.drain()]
     assert events == [("CLOSED", "ISOLATED"), ("ISOLATED", "CLOSED")]
 

@@ -347,3 +347,15 @@ def test_an_oversized_item_does_not_block_calls(breaker: Breaker) -> None:
     breaker.put_item("echo", CircuitStatus="ISOLATED", Reason="r" * 390_000)
     isolated = breaker.call("echo")
     assert isolated.error == "CircuitBreaker.CircuitIsolated" and "could not be read" in isolated.cause["reason"]
+
+
+def test_a_retry_that_finds_the_break_over_probes_and_keeps_counting_its_attempts(breaker: Breaker) -> None:
+    gate = breaker.engine.clock.gate("Back off")
+    arn = breaker.start({"callee": "flaky", "payload": FAIL})
+    assert gate.reached.wait(10)
+    ended = int(breaker.now()) - 1
+    breaker.put_item("flaky", CircuitStatus="OPEN", OpenUntil=ended, ExpiryTimeStamp=ended + 300, ConsecutiveOpens=1)
+    gate.release()
+    outcome = breaker.finish(arn)
+    assert "Call probe" in outcome.states and "Reopen circuit" in outcome.states
+    assert outcome.cause["attempts"] == 2 and outcome.cause["circuitOpened"] is True

@@ -26,10 +26,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from circuit_breaker.deployment import DISCOVERY_TAG
 from circuit_breaker.cdk.extension import extension_layer, grant_read_circuits
 from circuit_breaker.cdk.health_checks import CircuitHealthChecks
 from circuit_breaker.cdk.monitoring import MARKERS, MAX_MONITORED_CALLEES, CircuitBreakerMonitoring
+from circuit_breaker.deployment import DISCOVERY_TAG
 from circuit_breaker.extension_api import DEFAULT_CACHE_SECONDS, DEFAULT_PORT
 from circuit_breaker.settings import (
     CalleeSettings,
@@ -44,10 +44,6 @@ from circuit_breaker.settings import (
 #: The ASL file the state machine is built from: ``statemachine/`` in the repository, shipped in the wheel
 #: as the package ``circuit_breaker.statemachine`` (pyproject.toml maps one onto the other).
 DEFINITION_PATH = Path(str(importlib_resources.files("circuit_breaker.statemachine") / "circuit_breaker.asl.json"))
-
-#: The tag on every breaker's state machine; its value is the construct's path in the app.
-DISCOVERY_TAG = "circuit-breaker"
-
 
 
 #: A static fallback answer may be at most this large (as JSON): it is baked into the definition.
@@ -309,6 +305,18 @@ class CircuitBreaker(Construct):
                 namespace=props.metrics_namespace,
                 stays_open_minutes=props.stays_open_minutes,
             )
+
+    def grant_call(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call through the breaker: ``StartSyncExecution`` and ``StartExecution`` (asynchronous calls)."""
+        self.state_machine.grant_start_execution(grantee)
+        return self.state_machine.grant_start_sync_execution(grantee)
+
+    def grant_redrive(self, grantee: iam.IGrantable) -> None:
+        """Let ``grantee`` run ``breaker redrive``: read the dead-letter queue, read circuits, re-submit calls."""
+        self.dead_letter_queue.grant_consume_messages(grantee)
+        self.dead_letter_queue.grant(grantee, "sqs:GetQueueAttributes")
+        self.table.grant(grantee, "dynamodb:GetItem")
+        self.grant_call(grantee)
 
     @property
     def extension_layer(self) -> lambda_.LayerVersion:

@@ -145,6 +145,7 @@ class MotoEngine:
             else:
                 os.environ[key] = value
         self._saved_environ.clear()
+        self.runtime.close()
         self._after_stop()
         with _engine_lock:
             if MotoEngine._running is self:

@@ -68,7 +68,8 @@ def payload_bytes(original: Any) -> Any:
     """Wraps ``lambda_eval_utils.to_payload_type``: a JSON null payload is sent as ``null``, as AWS sends it.
 
     moto sends ``{}`` instead, so a function answering its event gives ``{}`` where AWS recorded ``null``
-    (../shared/parity, error_handling/test_task_lambda ``test_invoke_json_values[None]``).
+    (``../shared/parity/localstack-sfn/v2/error_handling/test_task_lambda.snapshot.json``,
+    ``test_invoke_json_values[None]``).
     """
 
     def to_payload_type(payload: Any) -> Any:
