@@ -11,7 +11,6 @@ transition events like the workflow's own, with the state they really replaced.
 from __future__ import annotations
 
 import getpass
-import json
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -30,14 +29,13 @@ from circuit_breaker.record import (
     reset_request,
     scan_request,
 )
+from circuit_breaker.transitions import EVENT_DETAIL_TYPE, event_entry  # noqa: F401 - EVENT_DETAIL_TYPE re-exported
 
 #: An isolation may last at most a year when given a duration.
 MAX_ISOLATION_SECONDS = 31_536_000
 MAX_REASON_LENGTH = 512
 #: How often an operator's write is retried when the circuit keeps changing under it.
 WRITE_ATTEMPTS = 5
-
-EVENT_DETAIL_TYPE = "Circuit state changed"
 
 
 class CircuitError(Exception):
@@ -197,12 +195,5 @@ class Circuits:
         if until is not None:
             detail["until"] = until
         self.connection.client("events").put_events(
-            Entries=[
-                {
-                    "Source": self.deployment.event_source,
-                    "DetailType": EVENT_DETAIL_TYPE,
-                    "EventBusName": self.deployment.event_bus_name,
-                    "Detail": json.dumps(detail),
-                }
-            ]
+            Entries=[event_entry(self.deployment.event_source, self.deployment.event_bus_name, detail)]
         )

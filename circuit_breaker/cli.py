@@ -61,6 +61,8 @@ app = typer.Typer(
 )
 local_app = typer.Typer(help="The embedded local engine (no AWS account needed).", no_args_is_help=True)
 app.add_typer(local_app, name="local")
+health_app = typer.Typer(help="Scheduled health checks of callees.", no_args_is_help=True)
+app.add_typer(health_app, name="health-check")
 
 
 @dataclass
@@ -440,6 +442,33 @@ def reset(
         return
     said = f"closed, counters cleared (was {change.before.state.value})" if change.changed else "was already closed with no failures: nothing to do"
     console().print(styled((name, "bold"), " ", said), soft_wrap=True)
+
+
+@health_app.command("run")
+def health_check_run(
+    ctx: typer.Context,
+    callee: Annotated[str, typer.Argument(help="The callee whose health check to run.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the check's outcome as JSON.")] = False,
+) -> None:
+    """Run CALLEE's health check once, as its schedule does (exit 1 when the callee is unhealthy)."""
+    from circuit_breaker.health_runs import run_health_check
+
+    name = _callee_name(callee)
+    options = _options(ctx)
+    with progress(console(stderr=True), f"checking {name}..."):
+        outcome = run_health_check(options.connection(), options.deployment(), name)
+    if _json(ctx, as_json):
+        _emit(outcome)
+    else:
+        health = ("healthy", "bold green") if outcome.get("healthy") else ("unhealthy", "bold red")
+        transition = outcome.get("transition")
+        if transition:
+            done = f"circuit {transition['from']} -> {transition['to']}: {transition['reason']}"
+        else:
+            done = f"circuit {outcome.get('state')}, {outcome.get('streak')} of {outcome.get('threshold')} checks in a row" + (f"; {outcome['note']}" if outcome.get("note") else "")
+        console().print(styled((name, "bold"), " ", health, f" ({clean(str(outcome.get('detail')), CELL_LIMIT)}, {outcome.get('elapsedMs')} ms); {done}"), soft_wrap=True)
+    if not outcome.get("healthy"):
+        raise typer.Exit(1)
 
 
 # -- executions, history ----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from circuit_breaker.errors import (
     error_from_failure,
 )
 from circuit_breaker.open_circuits import OpenCircuitCache
+from circuit_breaker.extension_client import ExtensionReader
 from circuit_breaker.settings import EXPRESS_MAX_SECONDS
 
 #: Express executions end within five minutes; waits and reads give up a little after that.
@@ -190,6 +191,7 @@ class CircuitBreakerClient:
         else:
             self.open_circuits = OpenCircuitCache() if open_circuit_cache else None
         self._sfn = stepfunctions_client(connection)
+        self.extension = ExtensionReader.from_environment()  # the circuit-breaker extension, when the function has it
 
     @classmethod
     def discover(
@@ -220,10 +222,14 @@ class CircuitBreakerClient:
         Raises a :class:`~circuit_breaker.errors.BreakerError` subclass when the execution fails:
         ``CircuitOpenError``, ``CalleeFailedError``, ``UnknownCalleeError``... While the open-circuit
         cache remembers the callee's circuit as open or isolated, raises that error at once
-        (``error.cached`` is true) and starts nothing.
+        (``error.cached`` is true) and starts nothing. With the circuit-breaker extension, a circuit it
+        reads as failing fast raises too, without an execution (the error's cause says ``source``).
         """
         if self.open_circuits is not None:
             self.open_circuits.check(self.state_machine_arn, callee)
+        refusal = self.extension.refusal(callee) if self.extension else None  # the extension, when the function has it
+        if refusal is not None:
+            raise refusal
         answer = self._sfn.start_sync_execution(
             stateMachineArn=self.state_machine_arn, input=execution_input(callee, payload, depth)
         )

@@ -46,6 +46,8 @@ class RegisteredCallee:
     probe_lease_seconds: int | None = None
     on_store_error: str | None = None
     metric_id: int | None = None
+    health_check_schedule: tuple[str, str] | None = None
+    """The EventBridge Scheduler schedule (group, name) that runs the callee's health check, if it has one."""
 
     @property
     def limits(self) -> BreakLimits | None:
@@ -64,6 +66,8 @@ class RegisteredCallee:
             return value if isinstance(value, int) and not isinstance(value, bool) else None
 
         on_store_error = entry.get("onStoreError")
+        health = entry.get("healthCheck")
+        schedule = (health.get("scheduleGroup"), health.get("scheduleName")) if isinstance(health, dict) else None
         return cls(
             name=name,
             function_arn=str(entry["functionArn"]),
@@ -75,6 +79,7 @@ class RegisteredCallee:
             probe_lease_seconds=whole("probeLeaseSeconds"),
             on_store_error=on_store_error if isinstance(on_store_error, str) else None,
             metric_id=whole("metricId"),
+            health_check_schedule=schedule if schedule and all(isinstance(part, str) and part for part in schedule) else None,  # type: ignore[arg-type]
         )
 
 

@@ -14,7 +14,9 @@ through this module, so all of them read an item the way the workflow acts on it
   lands on a change it did not see (the workflow's own writes increment ``Version`` too).
 
 Use :func:`decode` to read an item, :func:`get_item_request` / :func:`scan_request` for what to ask
-DynamoDB, and :func:`isolate_request` / :func:`reset_request` for the operators' writes.
+DynamoDB, :func:`isolate_request` / :func:`reset_request` for the operators' writes, and
+:func:`health_streak_request` / :func:`health_open_request` / :func:`health_close_request` for the
+scheduled health check's.
 """
 
 from __future__ import annotations
@@ -48,12 +50,22 @@ RESET_BY = "ResetBy"
 RESET_AT = "ResetAt"
 UPDATED_AT = "UpdatedAt"
 LAST_EXECUTION_ARN = "LastExecutionArn"
+HEALTH_STREAK = "HealthStreak"
+"""N: how many health checks in a row counted towards a transition in :data:`HEALTH_PHASE` (written by the health check)."""
+HEALTH_PHASE = "HealthPhase"
+"""S: what the streak counts: unhealthy checks of a closed circuit (``CLOSED``), or healthy checks of the open
+circuit that opened at ``OpenedAt`` (``OPEN:<OpenedAt>``). A streak of another phase is over."""
+HEALTH_CHECKED_AT = "HealthCheckedAt"
+"""N: when the streak's last check ran; a streak older than two check intervals is over."""
+
+#: The environment variable naming the table, for a function the construct lets read it (extension, health check).
+TABLE_ENV = "CIRCUIT_BREAKER_TABLE"
 
 #: What a reader needs of an item. Reading only these keeps a read small whatever else an item holds.
 READ_ATTRIBUTES: tuple[str, ...] = (
     SERVICE_NAME, CIRCUIT_STATUS, EXPIRY, VERSION, FAILURES, WINDOW_ENDS_AT, OPEN_UNTIL, OPENED_AT,
     CONSECUTIVE_OPENS, PROBE_LEASE_UNTIL, LAST_ERROR, REASON, ISOLATED_BY, ISOLATED_AT, UPDATED_AT,
-    LAST_EXECUTION_ARN,
+    LAST_EXECUTION_ARN, HEALTH_STREAK, HEALTH_PHASE, HEALTH_CHECKED_AT,
 )  # fmt: skip
 
 #: How far beyond ``now + max_break_seconds`` (or the lease) an ``OpenUntil`` (``ProbeLeaseUntil``) may lie
@@ -136,6 +148,10 @@ class CircuitRecord:
     expires_at: int | None = None
     updated_at: int | None = None
     last_execution_arn: str | None = None
+    health_streak: int | None = None
+    """Health checks in a row that counted towards a transition (see :data:`HEALTH_PHASE`), as stored."""
+    health_phase: str | None = None
+    health_checked_at: int | None = None
     problems: tuple[str, ...] = ()
 
     @property
@@ -287,6 +303,9 @@ def decode(callee: str, item: Mapping[str, Any] | None, now: float, limits: Brea
         expires_at=expires_at,
         updated_at=read.number(UPDATED_AT, "ignored"),
         last_execution_arn=read.string(LAST_EXECUTION_ARN),
+        health_streak=read.number(HEALTH_STREAK, "the next health check starts a new streak"),
+        health_phase=read.string(HEALTH_PHASE),
+        health_checked_at=read.number(HEALTH_CHECKED_AT, "the next health check starts a new streak"),
         problems=tuple(read.problems),
     )
 
@@ -384,3 +403,134 @@ def reset_request(
             EXPIRY: {"N": str(now + keep_seconds)},
         },
     )
+
+
+# -- the health check's writes ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Write:
+    """One conditional DynamoDB write: the client method (``put_item`` or ``update_item``) and its arguments."""
+
+    operation: str
+    arguments: dict[str, Any]
+
+
+#: The phase of a closed circuit's streak (unhealthy checks); an open circuit's is ``OPEN:<OpenedAt>``.
+CLOSED_PHASE = "CLOSED"
+
+
+def health_phase(record: CircuitRecord) -> str | None:
+    """What a health-check streak of ``record`` counts: ``CLOSED`` (unhealthy checks) or ``OPEN:<OpenedAt>`` (healthy ones).
+
+    An open circuit and its half-open probe share a phase (the lease keeps ``OpenedAt``); a failed
+    probe reopens with a new ``OpenedAt``, which ends the streak. ``None`` for an isolated circuit:
+    the health check never changes one.
+    """
+    if record.state is CircuitState.ISOLATED:
+        return None
+    if record.state is CircuitState.CLOSED:
+        return CLOSED_PHASE
+    return f"{CircuitState.OPEN.value}:{record.opened_at if record.opened_at is not None else 0}"
+
+
+def _conditioned(request: dict[str, Any], seen: CircuitRecord, extra: str | None, values: dict[str, Any]) -> dict[str, Any]:
+    """``request`` conditional on ``seen``'s version and, for a live item, on ``extra`` too."""
+    condition = version_condition(seen)
+    expression = condition["ConditionExpression"]
+    if extra and seen.exists and not seen.expired:
+        expression = f"({expression}) AND ({extra})"
+    else:
+        values = {}
+    merged = {**condition.get("ExpressionAttributeValues", {}), **values}
+    request = {**request, "ConditionExpression": expression}
+    if merged:
+        request["ExpressionAttributeValues"] = {**request.get("ExpressionAttributeValues", {}), **merged}
+    return request
+
+
+def health_streak_request(
+    table_name: str, seen: CircuitRecord, *, streak: int, phase: str, now: int, keep_until: int
+) -> Write:
+    """Record a health-check streak (``streak`` 0 clears it) on the circuit read as ``seen``, changing nothing else.
+
+    An absent or expired item becomes a fresh closed record holding only the streak (and expiring at
+    ``keep_until``). A live closed item is kept until at least ``keep_until``, so the streak survives
+    until the next check. Conditional on ``seen``'s version, and never on an isolated circuit.
+    Returns ``{"put": {...}}`` (``PutItem`` arguments) or ``{"update": {...}}`` (``UpdateItem`` arguments).
+    """
+    if seen.state is CircuitState.ISOLATED:
+        raise ValueError(f"{seen.callee} is isolated: a health check never writes over an isolation")
+    if not seen.exists or seen.expired:
+        if streak < 1:
+            raise ValueError("an absent circuit has no streak to clear")
+        attributes = {
+            CIRCUIT_STATUS: {"S": CircuitState.CLOSED.value},
+            HEALTH_STREAK: {"N": str(streak)},
+            HEALTH_PHASE: {"S": phase},
+            HEALTH_CHECKED_AT: {"N": str(now)},
+            UPDATED_AT: {"N": str(now)},
+            EXPIRY: {"N": str(keep_until)},
+        }
+        return Write("put_item", _put(table_name, seen, attributes))
+    values: dict[str, Any] = {":nextVersion": {"N": str(next_version(seen))}}
+    if streak < 1:
+        expression = f"SET {VERSION} = :nextVersion REMOVE {HEALTH_STREAK}, {HEALTH_PHASE}, {HEALTH_CHECKED_AT}"
+    else:
+        expression = f"SET {HEALTH_STREAK} = :streak, {HEALTH_PHASE} = :phase, {HEALTH_CHECKED_AT} = :now, {VERSION} = :nextVersion"
+        values.update({":streak": {"N": str(streak)}, ":phase": {"S": phase}, ":now": {"N": str(now)}})
+        if seen.state is CircuitState.CLOSED and seen.expires_at is not None and seen.expires_at < keep_until:
+            expression += f", {EXPIRY} = :keepUntil"
+            values[":keepUntil"] = {"N": str(keep_until)}
+    request = {"TableName": table_name, "Key": key(seen.callee), "UpdateExpression": expression, "ExpressionAttributeValues": values}
+    return Write("update_item", _conditioned(request, seen, f"{CIRCUIT_STATUS} <> :isolated", {":isolated": _STATE_VALUES[":isolated"]}))
+
+
+def health_open_request(
+    table_name: str, seen: CircuitRecord, *, now: int, break_seconds: int, max_break_seconds: int, error: str
+) -> Write:
+    """The ``PutItem`` that opens the closed circuit read as ``seen`` because its health checks failed.
+
+    The open record is the workflow's (``OpenUntil = now + break_seconds``, ``ConsecutiveOpens`` 1,
+    ``ExpiryTimeStamp = OpenUntil + max_break_seconds``). Conditional on ``seen``'s version and on the
+    item not being open, half-open or isolated: an open circuit's ``OpenUntil`` never moves.
+    """
+    if seen.state is not CircuitState.CLOSED:
+        raise ValueError(f"{seen.callee} is {seen.state.value}: only a closed circuit is opened by its health check")
+    open_until = now + break_seconds
+    attributes = {
+        CIRCUIT_STATUS: {"S": CircuitState.OPEN.value},
+        OPEN_UNTIL: {"N": str(open_until)},
+        OPENED_AT: {"N": str(now)},
+        CONSECUTIVE_OPENS: {"N": "1"},
+        LAST_ERROR: {"S": error[:1024]},
+        UPDATED_AT: {"N": str(now)},
+        EXPIRY: {"N": str(open_until + max_break_seconds)},
+    }
+    return _put_if(table_name, seen, attributes, f"NOT ({CIRCUIT_STATUS} IN (:open, :halfOpen, :isolated))")
+
+
+def health_close_request(table_name: str, seen: CircuitRecord, *, now: int, max_break_seconds: int) -> Write:
+    """The ``PutItem`` that closes the open or half-open circuit read as ``seen``: its health checks passed.
+
+    The closed record is the one a successful probe leaves (no counters, expiring ``max_break_seconds``
+    from now). Conditional on ``seen``'s version and on the item still being open or half-open.
+    """
+    if seen.state not in (CircuitState.OPEN, CircuitState.HALF_OPEN) or not seen.exists or seen.expired:
+        raise ValueError(f"{seen.callee} is {seen.state.value}: only an open or half-open circuit is closed by its health check")
+    attributes = {
+        CIRCUIT_STATUS: {"S": CircuitState.CLOSED.value},
+        UPDATED_AT: {"N": str(now)},
+        EXPIRY: {"N": str(now + max_break_seconds)},
+    }
+    return _put_if(table_name, seen, attributes, f"{CIRCUIT_STATUS} IN (:open, :halfOpen)")
+
+
+#: The states a health check's conditions name.
+_STATE_VALUES = {":open": {"S": "OPEN"}, ":halfOpen": {"S": "HALF_OPEN"}, ":isolated": {"S": "ISOLATED"}}
+
+
+def _put_if(table_name: str, seen: CircuitRecord, attributes: dict[str, Any], state_condition: str) -> Write:
+    """A ``PutItem`` of ``attributes`` over the item read as ``seen``: conditional on its version and, when live, on ``state_condition``."""
+    request = {k: v for k, v in _put(table_name, seen, attributes).items() if k not in ("ConditionExpression", "ExpressionAttributeValues")}
+    named = {name: value for name, value in _STATE_VALUES.items() if name in state_condition}
+    return Write("put_item", _conditioned(request, seen, state_condition, named))

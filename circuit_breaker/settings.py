@@ -7,6 +7,7 @@ misbehaves at run time. Nothing here imports aws-cdk-lib: the values are unit-te
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, fields
@@ -147,6 +148,8 @@ class CalleeSettings:
     """Error names the callee raises as answers (``CardDeclined``): never retried, never counted."""
     retry: RetryPolicy | None = None
     """This callee's retry policy; ``None`` takes the breaker-wide one."""
+    health_check: "HealthCheck | None" = None
+    """A scheduled probe of the callee that can close its circuit early or open it (``None``: no probe)."""
     deadline_seconds: int = 50
     """No retry starts that could not finish within this many seconds of the call's start.
 
@@ -173,6 +176,12 @@ class CalleeSettings:
             if not isinstance(self.retry, Mapping):
                 raise InvalidSettingsError(f"{owner}.retry must be a retry policy (an object of retry settings), got {self.retry!r}")
             object.__setattr__(self, "retry", RetryPolicy.from_mapping(self.retry, f"{owner}.retry"))
+        if self.health_check is not None and not isinstance(self.health_check, HealthCheck):
+            if not isinstance(self.health_check, Mapping):
+                raise InvalidSettingsError(
+                    f"{owner}.health_check must be an object such as {{\"url\": \"https://...\"}} or {{\"payload\": {{...}}}}, got {self.health_check!r}"
+                )
+            object.__setattr__(self, "health_check", HealthCheck.from_mapping(self.health_check, f"{owner}.health_check"))
         _require_int(owner, "deadline_seconds", self.deadline_seconds, 1, EXPRESS_MAX_SECONDS - STORE_HEADROOM_SECONDS)
         if self.deadline_seconds < self.timeout_seconds:
             raise InvalidSettingsError(
@@ -189,6 +198,119 @@ class CalleeSettings:
     def from_mapping(cls, values: Mapping[str, Any], where: str) -> "CalleeSettings":
         """Build settings from a JSON-like mapping (``cdk.json`` context), naming ``where`` in errors."""
         return _from_mapping(cls, values, where, "setting")
+
+
+#: A health check's payload is baked into its schedule's input: keep it small.
+MAX_HEALTH_PAYLOAD_BYTES = 32_768
+#: Longest URL a health check may GET.
+MAX_HEALTH_URL_LENGTH = 2048
+_HEALTH_URL = re.compile(r"^https?://[^\s/?#@]+(:\d{1,5})?([/?#]\S*)?$")
+
+
+class _NoPayload:
+    """The absence of a health-check payload (``None`` is a payload: JSON null)."""
+
+    def __repr__(self) -> str:
+        return "NO_PAYLOAD"
+
+
+NO_PAYLOAD: Any = _NoPayload()
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """A scheduled probe of one callee: GET a ``url``, or invoke the callee with a ``payload``.
+
+    Every ``rate_minutes`` one check runs. A 2xx or 3xx answer (not followed), or an invocation that
+    returns without a function error, is healthy; anything else (a 4xx or 5xx, a timeout after
+    ``timeout_seconds``, a connection error, a function error) is unhealthy. ``failures_to_open``
+    unhealthy checks in a row open a closed circuit; ``successes_to_close`` healthy checks in a row
+    close an open or half-open one early. An isolated circuit is never changed.
+    """
+
+    url: str | None = None
+    payload: Any = NO_PAYLOAD
+    rate_minutes: int = 1
+    timeout_seconds: int = 5
+    failures_to_open: int = 3
+    successes_to_close: int = 2
+
+    def __post_init__(self) -> None:
+        owner = "HealthCheck"
+        has_payload = self.payload is not NO_PAYLOAD
+        if (self.url is None) == (not has_payload):
+            raise InvalidSettingsError(
+                f"{owner} takes either a url to GET or a payload to invoke the callee with, not both and not neither"
+            )
+        if self.url is not None:
+            url = self.url
+            if not isinstance(url, str) or len(url) > MAX_HEALTH_URL_LENGTH or not _HEALTH_URL.match(url):
+                raise InvalidSettingsError(
+                    f"{owner}.url must be an http:// or https:// URL of at most {MAX_HEALTH_URL_LENGTH} characters "
+                    f"(no spaces, no user:password@), got {url!r}"
+                )
+        else:
+            try:
+                size = len(json.dumps(self.payload, allow_nan=False).encode())
+            except (TypeError, ValueError) as error:
+                raise InvalidSettingsError(f"{owner}.payload must be JSON: {error}") from None
+            if size > MAX_HEALTH_PAYLOAD_BYTES:
+                raise InvalidSettingsError(f"{owner}.payload may be at most {MAX_HEALTH_PAYLOAD_BYTES} bytes of JSON, got {size}")
+        _require_int(owner, "rate_minutes", self.rate_minutes, 1, 1440)
+        _require_int(owner, "timeout_seconds", self.timeout_seconds, 1, 60)
+        _require_int(owner, "failures_to_open", self.failures_to_open, 1, 100)
+        _require_int(owner, "successes_to_close", self.successes_to_close, 1, 100)
+
+    @property
+    def kind(self) -> str:
+        """``url`` or ``payload``."""
+        return "url" if self.url is not None else "payload"
+
+    @property
+    def interval_seconds(self) -> int:
+        return self.rate_minutes * 60
+
+    @property
+    def schedule_expression(self) -> str:
+        """EventBridge Scheduler's ``rate(...)`` expression."""
+        return f"rate({self.rate_minutes} minute{'' if self.rate_minutes == 1 else 's'})"
+
+    def entry(self) -> dict[str, Any]:
+        """The check as the health-check function reads it (camelCase, as the workflow's registry)."""
+        document: dict[str, Any] = {
+            "intervalSeconds": self.interval_seconds,
+            "timeoutSeconds": self.timeout_seconds,
+            "failuresToOpen": self.failures_to_open,
+            "successesToClose": self.successes_to_close,
+        }
+        if self.url is not None:
+            document["url"] = self.url
+        else:
+            document["payload"] = self.payload
+        return document
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> "HealthCheck":
+        """The check back from :meth:`entry` (raises :class:`InvalidSettingsError` on anything else)."""
+        interval = entry.get("intervalSeconds")
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval % 60:
+            raise InvalidSettingsError(f"intervalSeconds must be a whole number of minutes in seconds, got {interval!r}")
+        try:
+            return cls(
+                url=entry.get("url"),
+                payload=entry["payload"] if "payload" in entry else NO_PAYLOAD,
+                rate_minutes=interval // 60,
+                timeout_seconds=entry.get("timeoutSeconds"),  # type: ignore[arg-type]
+                failures_to_open=entry.get("failuresToOpen"),  # type: ignore[arg-type]
+                successes_to_close=entry.get("successesToClose"),  # type: ignore[arg-type]
+            )
+        except TypeError as error:
+            raise InvalidSettingsError(str(error)) from None
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], where: str) -> "HealthCheck":
+        """Build a check from a JSON-like mapping (``cdk.json`` context), naming ``where`` in errors."""
+        return _from_mapping(cls, values, where, "health check setting")
 
 
 #: A Lambda function's ARN: name, or name with a version or alias. Registered ARNs are substituted into the
@@ -237,7 +359,7 @@ def parse_on_store_error(value: object) -> OnStoreError:
         ) from None
 
 
-_Settings = TypeVar("_Settings", CalleeSettings, RetryPolicy)
+_Settings = TypeVar("_Settings", CalleeSettings, RetryPolicy, HealthCheck)
 
 
 def _from_mapping(cls: type[_Settings], values: Mapping[str, Any], where: str, what: str) -> _Settings:

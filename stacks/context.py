@@ -12,12 +12,14 @@ to register by ARN, the retry policy and breaker-wide options. Every key is chec
       "log_execution_data": true,
       "callee_defaults": {"failure_threshold": 5},
       "callees": {
+        "echo": {"health_check": {"payload": {"health": "check"}, "failures_to_open": 3, "successes_to_close": 2}},
         "flaky": {"break_seconds": 10, "fallback": {"answer": {"status": "degraded"}}},
         "payment": {
           "function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:payment",
           "ignored_errors": ["CardDeclined"],
           "retry": {"max_attempts": 1},
-          "fallback": {"function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:payment-backup", "on_failure": true}
+          "fallback": {"function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:payment-backup", "on_failure": true},
+          "health_check": {"url": "https://payments.example.com/health", "rate_minutes": 1, "timeout_seconds": 3}
         },
         "flaky-strict": {"sample_function": "flaky", "failure_threshold": 1}
       }

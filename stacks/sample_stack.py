@@ -9,7 +9,6 @@ from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, V
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from circuit_breaker.deployment import (
@@ -22,6 +21,7 @@ from circuit_breaker.deployment import (
     OUTPUT_TABLE_NAME,
 )
 from circuit_breaker.cdk import Callee, CircuitBreaker, CircuitBreakerProps, Fallback
+from circuit_breaker.cdk.health_checks import powertools_layer
 from stacks.context import CONTEXT_KEY, LOG_RETENTION_DAYS, BreakerConfig, FunctionRef, parse_breaker_context
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
@@ -29,9 +29,8 @@ LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 #: The sample callees, one folder each under ``lambdas/``.
 SAMPLE_FUNCTIONS = ("echo", "flaky")
 
-#: Powertools for AWS Lambda, as pinned in requirements.txt; its public layer is looked up by version.
-POWERTOOLS_VERSION = "3.37.0"
-POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/python3.14/{POWERTOOLS_VERSION}"
+#: Stack output naming the extension layer, for the functions of other stacks that check circuits.
+OUTPUT_EXTENSION_LAYER_ARN = "ExtensionLayerArn"
 
 
 #: CDK's RetentionDays lists CloudWatch Logs' finite periods in the same ascending order as LOG_RETENTION_DAYS.
@@ -45,11 +44,7 @@ class CircuitBreakerSampleStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.config: BreakerConfig = parse_breaker_context(self.node.try_get_context(CONTEXT_KEY), SAMPLE_FUNCTIONS)
 
-        powertools = lambda_.LayerVersion.from_layer_version_arn(
-            self,
-            "Powertools",
-            ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER),
-        )
+        powertools = powertools_layer(self, "Powertools")
         retention = _RETENTION_BY_DAYS[self.config.log_retention_days]
         self.functions: dict[str, lambda_.IFunction] = {
             name: self._sample_function(name, powertools, retention) for name in SAMPLE_FUNCTIONS
@@ -80,6 +75,7 @@ class CircuitBreakerSampleStack(Stack):
                 log_retention=retention,
                 log_execution_data=self.config.log_execution_data,
                 table_removal_policy=RemovalPolicy.DESTROY,
+                powertools_layer=powertools,
             ),
         )
 
@@ -90,6 +86,7 @@ class CircuitBreakerSampleStack(Stack):
         CfnOutput(self, OUTPUT_EVENT_BUS_NAME, value=self.breaker.event_bus.event_bus_name)
         CfnOutput(self, OUTPUT_EVENT_SOURCE, value=self.breaker.event_source)
         CfnOutput(self, OUTPUT_DEAD_LETTER_QUEUE_URL, value=self.breaker.dead_letter_queue.queue_url)
+        CfnOutput(self, OUTPUT_EXTENSION_LAYER_ARN, value=self.breaker.extension_layer.layer_version_arn)
 
     def _function(self, ref: FunctionRef, construct_id: str) -> lambda_.IFunction:
         """A sample function of this app, or an existing function imported by ARN."""

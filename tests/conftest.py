@@ -75,6 +75,11 @@ TEST_CALLEES: dict[str, dict[str, Any]] = {
     "flaky-static": {"sample_function": "flaky", "failure_threshold": 2, "fallback": {"answer": STATIC_ANSWER}},
     "inspector": {"function_arn": INSPECTOR_ARN},
     "recorder": {"function_arn": RECORDER_ARN, "failure_threshold": 3, "timeout_seconds": 2, "retry": {"max_attempts": 0}},
+    "flaky-health": {
+        "sample_function": "flaky",
+        "break_seconds": 300,
+        "health_check": {"payload": {"fail": False}, "failures_to_open": 2, "successes_to_close": 2, "timeout_seconds": 2},
+    },
 }
 
 

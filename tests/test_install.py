@@ -28,8 +28,11 @@ from tests.readme import bash_block, python_files
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "serverless-circuit-breaker"
 EXTRAS = ("cdk", "cli", "local")
-#: What the wheel is built from: the package and the definition it ships (pyproject.toml maps statemachine/).
-SOURCES = ("pyproject.toml", "README.md", "circuit_breaker", "statemachine")
+#: What the wheel is built from: the package, the definition and the Lambda code it ships (pyproject.toml maps
+#: statemachine/ and lambdas/ into the package).
+SOURCES = ("pyproject.toml", "README.md", "circuit_breaker", "statemachine", "lambdas")
+#: The code the construct deploys, which must ship in the wheel: the health-check function and the extension.
+SHIPPED_LAMBDAS = ("health_check", "circuit_extension")
 
 CHECK_REQUIREMENTS = """
 import sys
@@ -132,6 +135,11 @@ def test_the_wheel_ships_the_package_and_nothing_else(installed: Installed) -> N
     expected = {str(p.relative_to(PROJECT_DIR)) for p in (PROJECT_DIR / "circuit_breaker").rglob("*.py")}
     assert expected - names == set(), "modules missing from the wheel"
     assert "circuit_breaker/statemachine/circuit_breaker.asl.json" in names
+    for folder in SHIPPED_LAMBDAS:
+        shipped = {f"circuit_breaker/lambdas/{p.relative_to(PROJECT_DIR / 'lambdas')}" for p in (PROJECT_DIR / "lambdas" / folder).glob("*.py")}
+        assert shipped and shipped <= names, f"lambdas/{folder} missing from the wheel"
+    assert "circuit_breaker/lambdas/circuit_extension/circuit-breaker" in names  # the extension's executable
+    assert not any(name.startswith(("circuit_breaker/lambdas/echo", "circuit_breaker/lambdas/flaky")) for name in names)  # this app's samples
     top_level = {name.split("/", 1)[0] for name in names}
     assert top_level == {"circuit_breaker", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()

@@ -84,7 +84,9 @@ def test_the_registry_names_every_callee_with_its_settings(state_machine: dict[s
         "retry": {"intervalSeconds": 1, "backoffRate": 2.0, "maxAttempts": 3, "maxDelaySeconds": 8, "jitter": "FULL"},
         "deadlineSeconds": 50,
         "fallback": None,
+        "healthCheck": {"scheduleGroup": registry["echo"]["healthCheck"]["scheduleGroup"], "scheduleName": "echo"},  # cdk.json's check
     }
+    assert "healthCheck" not in registry["flaky"]
     assert registry["flaky-strict"]["functionArn"] == "ARN(Flaky)"
     assert registry["flaky-strict"]["failureThreshold"] == 1
     assert registry["echo-closed"]["onStoreError"] == "fail"
@@ -211,6 +213,6 @@ def test_the_sample_callees_are_traced_with_retained_logs(template: dict[str, An
 def test_the_stack_outputs_what_the_cli_reads(template: dict[str, Any]) -> None:
     assert set(template["Outputs"]) == {
         "StateMachineArn", "CircuitTableName", "ExecutionLogGroupName", "RegisteredCallees", "EventBusName", "EventSource",
-        "DeadLetterQueueUrl",
+        "DeadLetterQueueUrl", "ExtensionLayerArn",
     }
     assert template["Outputs"]["RegisteredCallees"]["Value"] == ",".join(sorted(["echo", "flaky", *TEST_CALLEES]))

@@ -16,7 +16,7 @@ from circuit_breaker.cdk.construct import (
     registry_substitution,
     retry_entry,
 )
-from circuit_breaker.settings import CalleeSettings, InvalidSettingsError, JitterStrategy, OnStoreError, RetryPolicy
+from circuit_breaker.settings import CalleeSettings, HealthCheck, InvalidSettingsError, JitterStrategy, OnStoreError, RetryPolicy
 
 __all__ = [
     "Callee",
@@ -24,6 +24,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitBreakerProps",
     "Fallback",
+    "HealthCheck",
     "InvalidSettingsError",
     "JitterStrategy",
     "OnStoreError",

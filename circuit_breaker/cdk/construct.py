@@ -12,7 +12,7 @@ import json
 from importlib import resources as importlib_resources
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from aws_cdk import Acknowledgment, Annotations, Duration, Names, RemovalPolicy, Tags, Token, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -26,8 +26,11 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from circuit_breaker.cdk.extension import extension_layer, grant_read_circuits
+from circuit_breaker.cdk.health_checks import CircuitHealthChecks
 from circuit_breaker.cdk.monitoring import MARKERS, MAX_MONITORED_CALLEES, CircuitBreakerMonitoring
 from circuit_breaker.deployment import DISCOVERY_TAG
+from circuit_breaker.extension_api import DEFAULT_CACHE_SECONDS, DEFAULT_PORT
 from circuit_breaker.settings import (
     CalleeSettings,
     InvalidSettingsError,
@@ -130,6 +133,9 @@ class CircuitBreakerProps:
     """Each callee's metrics are in ``<metrics_namespace>/<callee>``."""
     stays_open_minutes: int = 5
     """Minutes of short-circuited calls, every minute, after which a callee's "stays open" alarm fires."""
+    powertools_layer: lambda_.ILayerVersion | None = None
+    """The health-check function's Powertools for AWS Lambda layer; by default Powertools' public layer of the
+    version this package pins (looked up in the stack's region)."""
 
 
 class CircuitBreaker(Construct):
@@ -137,9 +143,10 @@ class CircuitBreaker(Construct):
 
     Every resource is reachable as a property: :attr:`table`, :attr:`state_machine`,
     :attr:`role`, :attr:`log_group`, :attr:`event_bus`, :attr:`dead_letter_queue` (failed asynchronous
-    calls) and its :attr:`dead_letter_alarm`, :attr:`monitoring` (metrics, alarms, dashboard).
-    Every change of a circuit's state made by the workflow is published to :attr:`event_bus` with
-    source :attr:`event_source` and detail-type ``Circuit state changed``.
+    calls) and its :attr:`dead_letter_alarm`, :attr:`monitoring` (metrics, alarms, dashboard),
+    :attr:`health_checks` (when a callee has a ``health_check``) and :attr:`extension_layer`.
+    Every change of a circuit's state made by the workflow (or a health check) is published to
+    :attr:`event_bus` with source :attr:`event_source` and detail-type ``Circuit state changed``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: CircuitBreakerProps) -> None:
@@ -163,6 +170,12 @@ class CircuitBreaker(Construct):
         self.event_source = props.event_source
         self.event_bus = props.event_bus or events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
         self.callee_names: tuple[str, ...] = tuple(sorted(props.callees))
+        self._extension_layer: lambda_.LayerVersion | None = None
+        checked = {name: callee for name, callee in props.callees.items() if callee.settings.health_check is not None}
+        # Named after the construct's path (unique in the app); the registry names it, so `breaker health-check run` finds it.
+        self.health_check_group: str | None = (
+            Names.unique_resource_name(self, max_length=64, separator="-") if checked else None
+        )
 
         self.log_group = logs.LogGroup(
             self,
@@ -236,7 +249,7 @@ class CircuitBreaker(Construct):
             definition_body=sfn.DefinitionBody.from_file(str(DEFINITION_PATH)),
             definition_substitutions={
                 "TableName": self.table.table_name,
-                "Registry": registry_substitution(props),
+                "Registry": registry_substitution(props, self.health_check_group),
                 "MaxDepth": str(props.max_depth),
                 "EventBusName": self.event_bus.event_bus_name,
                 "EventSource": props.event_source,
@@ -260,6 +273,20 @@ class CircuitBreaker(Construct):
                 ),
             )
         )
+
+        self.health_checks: CircuitHealthChecks | None = None
+        if checked:
+            self.health_checks = CircuitHealthChecks(
+                self,
+                "HealthChecks",
+                table=self.table,
+                event_bus=self.event_bus,
+                event_source=props.event_source,
+                checks={name: (callee.settings, callee.function) for name, callee in checked.items()},
+                group_name=self.health_check_group,  # type: ignore[arg-type]
+                log_retention=props.log_retention,
+                layer=props.powertools_layer,
+            )
 
         self.monitoring: CircuitBreakerMonitoring | None = None
         if props.monitoring and not props.log_execution_data:
@@ -290,6 +317,30 @@ class CircuitBreaker(Construct):
         self.dead_letter_queue.grant(grantee, "sqs:GetQueueAttributes")
         self.table.grant(grantee, "dynamodb:GetItem")
         self.grant_call(grantee)
+
+    @property
+    def extension_layer(self) -> lambda_.LayerVersion:
+        """The circuit-breaker extension as a layer (made on first use): add it to a function with
+        :meth:`grant_read_circuits`, and the function reads circuits on ``localhost:4243/circuits/{callee}``."""
+        if self._extension_layer is None:
+            self._extension_layer = extension_layer(self, "ExtensionLayer")
+        return self._extension_layer
+
+    def grant_read_circuits(
+        self,
+        function: lambda_.IFunction,
+        callees: Collection[str] | None = None,
+        *,
+        port: int = DEFAULT_PORT,
+        cache_seconds: float = DEFAULT_CACHE_SECONDS,
+    ) -> iam.Grant:
+        """Let ``function`` read the circuits of ``callees`` (default: all) through the extension, and configure it.
+
+        Grants ``dynamodb:GetItem`` on those callees' items only, and sets the variables the extension
+        and the Python client read (table, callees with their limits, ``port``, ``cache_seconds``).
+        Add :attr:`extension_layer` to the function too.
+        """
+        return grant_read_circuits(self, function, callees, port, cache_seconds)
 
     @staticmethod
     def _check_props(props: CircuitBreakerProps) -> None:
@@ -342,11 +393,19 @@ def retry_entry(retry: RetryPolicy) -> dict[str, object]:
 
 
 def registry_entry(
-    callee: Callee, default_on_store_error: OnStoreError, metric_id: int, default_retry: RetryPolicy | None = None
+    callee: Callee,
+    default_on_store_error: OnStoreError,
+    metric_id: int,
+    default_retry: RetryPolicy | None = None,
+    health_check_schedule: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
-    """What the state machine knows of one callee (camelCase, as the ASL reads it)."""
+    """What the state machine knows of one callee (camelCase, as the ASL reads it).
+
+    ``health_check_schedule`` (``scheduleGroup``, ``scheduleName``) is not read by the workflow: it tells
+    ``breaker health-check run`` which schedule runs the callee's check.
+    """
     settings = callee.settings
-    return {
+    entry: dict[str, object] = {
         "functionArn": callee.function.function_arn,
         "metricId": metric_id,
         "failureThreshold": settings.failure_threshold,
@@ -361,9 +420,12 @@ def registry_entry(
         "deadlineSeconds": settings.deadline_seconds,
         "fallback": callee.fallback.entry() if callee.fallback else None,
     }
+    if health_check_schedule is not None:
+        entry["healthCheck"] = dict(health_check_schedule)
+    return entry
 
 
-def registry_substitution(props: CircuitBreakerProps) -> str:
+def registry_substitution(props: CircuitBreakerProps, health_check_group: str | None = None) -> str:
     """The registry as the body of a JSONata string literal, escaped to sit inside a JSON string of the ASL file.
 
     The ASL reads it with ``$parse('${Registry}')``. Three readers unescape it in turn: the definition's
@@ -375,9 +437,12 @@ def registry_substitution(props: CircuitBreakerProps) -> str:
     """
     ids = metric_ids(props.callees)
     registry = {
-        name: registry_entry(callee, props.on_store_error, ids[name], props.retry)
+        name: registry_entry(
+            callee, props.on_store_error, ids[name], props.retry,
+            {"scheduleGroup": health_check_group, "scheduleName": name} if health_check_group and callee.settings.health_check else None,
+        )
         for name, callee in sorted(props.callees.items())
-    }
+    }  # fmt: skip
     text = json.dumps(registry, separators=(",", ":"), ensure_ascii=True)
     literal = text.replace("\\", "\\\\").replace("'", "\\u0027")
     return json.dumps(literal)[1:-1]

@@ -1,10 +1,12 @@
 """Resource types the local engine's CloudFormation needs and moto's lacks.
 
 moto's CloudFormation skips ``AWS::Logs::MetricFilter``, ``AWS::CloudWatch::Alarm`` (and then
-fails on anything that references an alarm, such as a dashboard's alarm widget) and
-``AWS::SQS::QueuePolicy``. These models create them through moto's own Logs, CloudWatch and SQS
-backends, so a template with monitoring and a dead-letter queue deploys locally with its filters,
-alarms and queue policy in place. moto finds CloudFormation models among the
+fails on anything that references an alarm, such as a dashboard's alarm widget),
+``AWS::SQS::QueuePolicy`` and ``AWS::Scheduler::ScheduleGroup`` / ``AWS::Scheduler::Schedule`` (the
+health checks' schedules). These models create them through moto's own Logs, CloudWatch, SQS and
+Scheduler backends, so a template with monitoring, a dead-letter queue and health checks deploys
+locally with its filters, alarms, queue policy and schedules in place (schedules never fire locally:
+``breaker health-check run`` runs one). moto finds CloudFormation models among the
 subclasses of ``CloudFormationModel``; :func:`register` defines them and refreshes moto's cached map.
 """
 
@@ -142,6 +144,97 @@ class QueuePolicyModel(CloudFormationModel):
         for url in properties.get("Queues", []):
             backend.set_queue_attributes(url.rsplit("/", 1)[-1], {"Policy": json.dumps(properties["PolicyDocument"])})
         return cls(resource_name)
+
+
+class ScheduleGroupModel(CloudFormationModel):
+    """``AWS::Scheduler::ScheduleGroup``, created with moto's Scheduler backend."""
+
+    def __init__(self, group: Any) -> None:
+        self.group = group
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Scheduler::ScheduleGroup"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.group.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return self.group.arn
+        raise AttributeError(attribute_name)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> "ScheduleGroupModel":
+        from moto.scheduler.models import scheduler_backends
+
+        properties = cloudformation_json.get("Properties", {})
+        group = scheduler_backends[account_id][region_name].create_schedule_group(
+            name=properties.get("Name") or resource_name, tags=properties.get("Tags", [])
+        )
+        return cls(group)
+
+
+class ScheduleModel(CloudFormationModel):
+    """``AWS::Scheduler::Schedule``, created (never fired) with moto's Scheduler backend."""
+
+    def __init__(self, schedule: Any) -> None:
+        self.schedule = schedule
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Scheduler::Schedule"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.schedule.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return self.schedule.arn
+        raise AttributeError(attribute_name)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> "ScheduleModel":
+        from moto.scheduler.models import scheduler_backends
+
+        p = cloudformation_json["Properties"]
+        schedule = scheduler_backends[account_id][region_name].create_schedule(
+            description=p.get("Description"),
+            end_date=p.get("EndDate"),
+            flexible_time_window=p["FlexibleTimeWindow"],
+            group_name=p.get("GroupName"),
+            kms_key_arn=p.get("KmsKeyArn"),
+            name=p.get("Name") or resource_name,
+            schedule_expression=p["ScheduleExpression"],
+            schedule_expression_timezone=p.get("ScheduleExpressionTimezone"),
+            start_date=p.get("StartDate"),
+            state=p.get("State"),
+            target=dict(p["Target"]),
+            action_after_completion=None,
+        )
+        return cls(schedule)
 
 
 def register() -> None:

@@ -501,8 +501,9 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         "moto.cloudformation.parsing",
         "get_model_map",
-        "CloudFormation has no AWS::Logs::MetricFilter or AWS::CloudWatch::Alarm: cloudformation_models adds "
-        "them and this cached map is refreshed so moto sees them (not replaced)",
+        "CloudFormation has no AWS::Logs::MetricFilter, AWS::CloudWatch::Alarm, AWS::SQS::QueuePolicy, "
+        "AWS::Scheduler::ScheduleGroup or AWS::Scheduler::Schedule: cloudformation_models adds them and this cached map "
+        "is refreshed so moto sees them (not replaced)",
         None,
     ),
     PatchPoint(
