@@ -9,6 +9,7 @@ can use it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -36,6 +37,8 @@ LOCAL_REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 _engine_lock = threading.Lock()
+#: Net allocations before a young garbage collection while an engine runs (Python's default: 700).
+GC_YOUNG_THRESHOLD = 50_000
 
 
 class EngineError(RuntimeError):
@@ -74,6 +77,7 @@ class MotoEngine:
         self._mock: Any = None
         self._server: Any = None
         self._saved_environ: dict[str, str | None] = {}
+        self._saved_gc_threshold: tuple[int, ...] | None = None
 
     @property
     def account(self) -> str:
@@ -110,6 +114,7 @@ class MotoEngine:
             self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
             self._mock.start()
             self._after_start()
+            self._tune_collector()
         except BaseException:
             self.stop()
             raise
@@ -117,6 +122,24 @@ class MotoEngine:
 
     def _after_start(self) -> None:
         """What a subclass adds once moto runs (deploying a stack, say)."""
+
+    def _tune_collector(self) -> None:
+        """Fit Python's cyclic garbage collector to the engine's work: no pauses of a second in which nothing runs.
+
+        Each execution allocates about 10,000 objects (its copy of the program, its events, its clients'
+        requests) that reference counting frees when it ends. With the default threshold (700 net
+        allocations) the collector runs dozens of times per execution, moves what executions in flight
+        hold into the old generation, and so runs a full collection every couple of seconds under load,
+        each scanning everything the process keeps: moto, botocore's models, the deployed stack and every
+        finished execution's history and logs. After a few thousand executions each took 0.3 to 1.2 s,
+        with every execution stopped (``docs/performance.md``, *The engine under load*). So: what the
+        engine built at start is frozen (never scanned again; it lives as long as the engine), and a
+        young collection waits for 50,000 net allocations. :meth:`stop` restores both.
+        """
+        self._saved_gc_threshold = gc.get_threshold()
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *self._saved_gc_threshold[1:])
 
     def serve(self, host: str = "127.0.0.1", port: int = 4566) -> str:
         """Also answer AWS API calls over HTTP on ``host:port``; returns the endpoint URL.
@@ -146,6 +169,10 @@ class MotoEngine:
                 os.environ[key] = value
         self._saved_environ.clear()
         self._after_stop()
+        if self._saved_gc_threshold is not None:
+            gc.unfreeze()
+            gc.set_threshold(*self._saved_gc_threshold)
+            self._saved_gc_threshold = None
         with _engine_lock:
             if MotoEngine._running is self:
                 MotoEngine._running = None
