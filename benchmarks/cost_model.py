@@ -59,6 +59,11 @@ class Work:
     transitions: float = 0.0
     backoff_seconds: float = 0.0
 
+    @classmethod
+    def from_figures(cls, figures: dict) -> "Work":
+        """The work recorded in a path's figures (``docs/path-costs.json`` also holds outcomes and timings)."""
+        return cls(**{name: figures[name] for name in cls.__dataclass_fields__ if name in figures})
+
     def mix(self, weight: float, other: "Work") -> "Work":
         """``self`` with ``weight`` of ``other`` (a weighted average of two paths)."""
         return Work(**{f: getattr(self, f) * (1 - weight) + getattr(other, f) * weight for f in self.__dataclass_fields__})
