@@ -41,7 +41,7 @@ deploy: install
 bench: install
 	$(BIN)/pytest -m benchmark -p no:cacheprovider -o addopts="" -s \
 		benchmarks/test_path_costs.py benchmarks/test_outage.py benchmarks/test_business_errors.py \
-		benchmarks/test_engine_load.py benchmarks/test_outage_cost.py
+		benchmarks/test_engine_load.py benchmarks/test_client_cache.py benchmarks/test_outage_cost.py
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from benchmarks.calls import SUCCEEDED, Call, timed_call
+from benchmarks.calls import SUCCEEDED, Call, timed_call, workflow_client
 from benchmarks.load import FAILURE, SHORT_CIRCUIT, SUCCESS, run_load
 from benchmarks.previous import deploy_previous
 from benchmarks.report import DOCUMENT, machine_load, write_section
@@ -102,8 +102,8 @@ def test_business_errors(breaker: Breaker) -> None:
     breaker.engine.clock.scale = 1.0  # waits as on AWS
     try:
         figures = {
-            "before issue 9": _run(breaker, "before issue 9", CircuitBreakerClient(connection, deploy_previous(breaker))),
-            "this breaker": _run(breaker, "this breaker", CircuitBreakerClient(connection, breaker.engine.deployment())),
+            "before issue 9": _run(breaker, "before issue 9", workflow_client(connection, deploy_previous(breaker))),
+            "this breaker": _run(breaker, "this breaker", workflow_client(connection, breaker.engine.deployment())),
         }
     finally:
         breaker.engine.clock.scale = 0.0

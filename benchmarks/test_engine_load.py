@@ -29,7 +29,7 @@ from typing import Iterator
 
 import pytest
 
-from benchmarks.calls import SUCCEEDED, timed_call
+from benchmarks.calls import SUCCEEDED, timed_call, workflow_client
 from benchmarks.load import SUCCESS, collector_pauses, run_load
 from benchmarks.report import DOCUMENT, machine_load, percentile, write_section
 from circuit_breaker.client import CircuitBreakerClient
@@ -119,7 +119,7 @@ def _paced(breaker: Breaker, client: CircuitBreakerClient, name: str) -> dict:
 
 @pytest.mark.benchmark
 def test_engine_load(breaker: Breaker) -> None:
-    client = CircuitBreakerClient(breaker.engine.connection(), breaker.engine.deployment())
+    client = workflow_client(breaker.engine.connection(), breaker.engine.deployment())
     timed_call(client, "echo", {"warm": True})
     served = breaker.invocations("Echo") + breaker.invocations("Flaky")
     load_before = machine_load()

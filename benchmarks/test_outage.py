@@ -28,7 +28,7 @@ import time
 
 import pytest
 
-from benchmarks.calls import SUCCEEDED, timed_call
+from benchmarks.calls import SUCCEEDED, timed_call, workflow_client
 from benchmarks.load import FAILURE, SHORT_CIRCUIT, SUCCESS, LoadRun, run_load
 from benchmarks.previous import deploy_previous
 from benchmarks.reference import deploy_reference, function_arn
@@ -134,9 +134,9 @@ def test_outage(breaker: Breaker) -> None:
     stopped: dict[str, list[float]] = {name: [] for name in ("no breaker", "reference sample", "before issue 9", "this breaker")}
     systems = [
         ("no breaker", _direct(breaker, flaky_arn)),
-        ("reference sample", _through(CircuitBreakerClient(connection, deploy_reference(breaker, flaky_arn)), {"CircuitOpen"})),
-        ("before issue 9", _through(CircuitBreakerClient(connection, deploy_previous(breaker)), BREAKER_ERRORS)),
-        ("this breaker", _through(CircuitBreakerClient(connection, breaker.engine.deployment()), BREAKER_ERRORS, stopped["this breaker"])),
+        ("reference sample", _through(workflow_client(connection, deploy_reference(breaker, flaky_arn)), {"CircuitOpen"})),
+        ("before issue 9", _through(workflow_client(connection, deploy_previous(breaker)), BREAKER_ERRORS)),
+        ("this breaker", _through(workflow_client(connection, breaker.engine.deployment()), BREAKER_ERRORS, stopped["this breaker"])),
     ]
     load_before = machine_load()
     breaker.engine.clock.scale = 1.0  # waits as on AWS

@@ -26,7 +26,7 @@ from typing import Callable
 
 import pytest
 
-from benchmarks.calls import SUCCEEDED, Call, timed_call
+from benchmarks.calls import SUCCEEDED, Call, timed_call, workflow_client
 from benchmarks.cost_model import Work
 from benchmarks.previous import PREVIOUS_ASL, deploy_previous
 from benchmarks.reference import deploy_reference, function_arn
@@ -231,7 +231,7 @@ def _measure(breaker: Breaker, workflow: Workflow, check: bool) -> dict[str, dic
 
 def _measure_reference(breaker: Breaker) -> dict[str, dict]:
     """The reference sample's paths, for the cost model (a Standard workflow bills retries as transitions)."""
-    client = CircuitBreakerClient(breaker.engine.connection(), deploy_reference(breaker, function_arn(breaker, "Flaky")))
+    client = workflow_client(breaker.engine.connection(), deploy_reference(breaker, function_arn(breaker, "Flaky")))
     figures = {}
     for name, payload in (("healthy", {"fail": False}), ("callee failure", {"fail": True}), ("fast fail (open)", {"fail": False})):
         before = breaker.invocations("Flaky")
@@ -285,8 +285,8 @@ def _comparison(now: dict[str, dict], before: dict[str, dict]) -> list[str]:
 def test_path_costs(breaker: Breaker) -> None:
     connection = breaker.engine.connection()
     deployment = breaker.engine.deployment()
-    now = Workflow(THIS_BREAKER, CircuitBreakerClient(connection, deployment), DEFINITION, 5, "Back off")
-    before = Workflow(BEFORE, CircuitBreakerClient(connection, deploy_previous(breaker)), PREVIOUS_ASL, 3, "Call callee")
+    now = Workflow(THIS_BREAKER, workflow_client(connection, deployment), DEFINITION, 5, "Back off")
+    before = Workflow(BEFORE, workflow_client(connection, deploy_previous(breaker)), PREVIOUS_ASL, 3, "Call callee")
     load_before = machine_load()
     figures = {THIS_BREAKER: _measure(breaker, now, check=True), BEFORE: _measure(breaker, before, check=False)}
     load_after = machine_load()

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import copy
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -24,7 +26,7 @@ from circuit_breaker.circuits import Circuits
 from circuit_breaker.client import CircuitBreakerClient
 from circuit_breaker.errors import BreakerError, CalleeFailedError
 from circuit_breaker.history import ExecutionPath, fetch_path
-from circuit_breaker.local.deployer import project_context
+from circuit_breaker.local.deployer import project_context, synthesize
 from circuit_breaker.local.engine import EngineConfig, LocalEngine
 from circuit_breaker.local.event_capture import EventCapture
 from circuit_breaker.settings import CalleeSettings
@@ -48,7 +50,8 @@ class Narrator:
     def __init__(self, engine: LocalEngine, console: Console) -> None:
         self.engine = engine
         self.console = console
-        self.client = CircuitBreakerClient(engine.connection(), engine.deployment())
+        # Every narrated call shows its execution: no answer from the client's open-circuit cache.
+        self.client = CircuitBreakerClient(engine.connection(), engine.deployment(), open_circuit_cache=False)
         self.sfn = engine.session().client("stepfunctions")
         self.dynamodb = engine.session().client("dynamodb")
         self.flaky_function = engine.function_name("Flaky")
@@ -70,10 +73,10 @@ class Narrator:
         outcome: BreakerError | None = None
         try:
             result = self.client.call(callee, payload)
-            arn, text = result.execution_arn, f"[green]succeeded[/]: {json.dumps(result.output)}"
+            arn, text = result.execution_arn, f"[green]succeeded[/]: {escape(json.dumps(result.output))}"
         except BreakerError as error:
             outcome, arn = error, error.execution_arn or ""
-            text = f"[red]{error.error}[/]: {error.describe()}"
+            text = f"[red]{escape(error.error)}[/]: {escape(error.describe())}"
         elapsed = time.monotonic() - started
         path = fetch_path(self.sfn, arn)
         flaky_calls = self.engine.runtime.invocations(self.flaky_function) - before
@@ -102,77 +105,85 @@ def run_demo(project_dir: Path, break_seconds: int = 3, console: Console | None 
     """Run the whole scenario; raises if the breaker does not behave as narrated."""
     console = console or Console()
     console.rule("[bold]Serverless circuit breaker: demo on the embedded local engine")
-    with console.status("synthesizing the CDK app and deploying it on the local engine..."):
-        engine = LocalEngine.from_project(project_dir, EngineConfig(wait_scale=1.0), demo_context(project_dir, break_seconds))
-        engine.start()
-    try:
-        narrator = Narrator(engine, console)
-        console.print(f"deployed: {engine.deployment().state_machine_arn}")
-        block = demo_context(project_dir, break_seconds)[CONTEXT_KEY]
-        failures_to_open = int(
-            block.get("callees", {}).get("flaky", {}).get("failure_threshold")
-            or block.get("callee_defaults", {}).get("failure_threshold")
-            or CalleeSettings().failure_threshold
-        )
+    with tempfile.TemporaryDirectory(prefix="breaker-demo-") as scratch:
+        with console.status("synthesizing the CDK app and deploying it on the local engine..."):
+            assembly = synthesize(project_dir, Path(scratch), demo_context(project_dir, break_seconds))
+            engine = LocalEngine(assembly, EngineConfig(wait_scale=1.0))
+            engine.start()
+        try:
+            _narrate(engine, project_dir, break_seconds, console)
+        finally:
+            engine.stop()
 
-        narrator.call("1. A healthy call goes straight through", "echo", {"order": 42}, "healthy call")
 
-        console.print(
-            f"\n[bold]flaky now fails; every failed attempt counts, and after {failures_to_open} its circuit opens "
-            "(each call retries with backoff, reading the circuit again before every retry).[/]"
-        )
-        opened = False
-        for call in range(1, failures_to_open + 1):
-            outcome = narrator.call(f"2.{call} flaky fails, retried with exponential backoff", "flaky", {"fail": True}, f"failure {call}")
-            opened = isinstance(outcome, CalleeFailedError) and outcome.circuit_opened
-            if opened:
-                break
-        if not opened:
-            raise RuntimeError("the circuit did not open after the threshold of failures")
+def _narrate(engine: LocalEngine, project_dir: Path, break_seconds: int, console: Console) -> None:
+    """The scenario itself, on a started engine."""
+    narrator = Narrator(engine, console)
+    console.print(f"deployed: {engine.deployment().state_machine_arn}")
+    block = demo_context(project_dir, break_seconds)[CONTEXT_KEY]
+    failures_to_open = int(
+        block.get("callees", {}).get("flaky", {}).get("failure_threshold")
+        or block.get("callee_defaults", {}).get("failure_threshold")
+        or CalleeSettings().failure_threshold
+    )
 
-        outcome = narrator.call(
-            "3. While the circuit is open, calls fail fast (flaky is not called)", "flaky", {"fail": False}, "fast fail"
-        )
-        if outcome is None or outcome.error != "CircuitBreaker.CircuitOpen":
-            raise RuntimeError("the open circuit did not fail fast")
-        retry_after = outcome.field("retryAfter") or 0
+    narrator.call("1. A healthy call goes straight through", "echo", {"order": 42}, "healthy call")
 
-        wait = max(0.0, retry_after - time.time()) + 0.2
-        with console.status(f"waiting {wait:.1f} s for the {break_seconds}-second break to end..."):
-            time.sleep(wait)
-        outcome = narrator.call(
-            "4. The break is over: one half-open probe; it succeeds and closes the circuit", "flaky", {"fail": False}, "probe"
-        )
-        if outcome is not None or narrator.item("flaky") is not None:
-            raise RuntimeError("the probe did not close the circuit")
+    console.print(
+        f"\n[bold]flaky now fails; every failed attempt counts, and after {failures_to_open} its circuit opens "
+        "(each call retries with backoff, reading the circuit again before every retry).[/]"
+    )
+    opened = False
+    for call in range(1, failures_to_open + 1):
+        outcome = narrator.call(f"2.{call} flaky fails, retried with exponential backoff", "flaky", {"fail": True}, f"failure {call}")
+        opened = isinstance(outcome, CalleeFailedError) and outcome.circuit_opened
+        if opened:
+            break
+    if not opened:
+        raise RuntimeError("the circuit did not open after the threshold of failures")
 
-        narrator.call("5. Closed again: flaky is called normally", "flaky", {"fail": False}, "closed again")
+    outcome = narrator.call(
+        "3. While the circuit is open, calls fail fast (flaky is not called)", "flaky", {"fail": False}, "fast fail"
+    )
+    if outcome is None or outcome.error != "CircuitBreaker.CircuitOpen":
+        raise RuntimeError("the open circuit did not fail fast")
+    retry_after = outcome.field("retryAfter") or 0
 
-        circuits = Circuits(engine.connection(), engine.deployment())
-        console.print("\n[bold]An operator isolates echo (breaker isolate echo --reason ...)[/]")
-        circuits.isolate("echo", "maintenance of the payment provider")
-        outcome = narrator.call("6. Isolated by an operator: calls fail fast with the reason", "echo", {"order": 43}, "isolated")
-        if outcome is None or outcome.error != "CircuitBreaker.CircuitIsolated":
-            raise RuntimeError("the isolated circuit did not fail fast")
-        console.print("[bold]The operator resets it (breaker reset echo)[/]")
-        circuits.reset("echo")
-        narrator.call("7. Reset: echo answers again", "echo", {"order": 44}, "after reset")
+    wait = max(0.0, retry_after - time.time()) + 0.2
+    with console.status(f"waiting {wait:.1f} s for the {break_seconds}-second break to end..."):
+        time.sleep(wait)
+    outcome = narrator.call(
+        "4. The break is over: one half-open probe; it succeeds and closes the circuit", "flaky", {"fail": False}, "probe"
+    )
+    closed = narrator.item("flaky")
+    if outcome is not None or (closed is not None and closed.get("CircuitStatus") != "CLOSED"):
+        raise RuntimeError("the probe did not close the circuit")
 
-        summary = Table(title="What happened", show_lines=False)
-        for column in ("step", "outcome", "state transitions", "flaky invoked"):
-            summary.add_column(column)
-        for row in narrator.rows:
-            summary.add_row(*row)
-        console.print(summary)
+    narrator.call("5. Closed again: flaky is called normally", "flaky", {"fail": False}, "closed again")
 
-        published = Table(title="Transition events published (EventBridge, source circuit-breaker)")
-        for column in ("callee", "from → to", "reason", "by"):
-            published.add_column(column)
-        for event in narrator.events.drain():
-            detail = event["detail"]
-            by = detail.get("actor") or (detail.get("executionArn") or "").rsplit(":", 1)[-1][:8]
-            published.add_row(detail["callee"], f"{detail['from']} → {detail['to']}", detail["reason"], by)
-        console.print(published)
-        console.rule("[bold green]demo complete: open → fast fail → probe → closed; isolate → reset")
-    finally:
-        engine.stop()
+    circuits = Circuits(engine.connection(), engine.deployment())
+    console.print("\n[bold]An operator isolates echo (breaker isolate echo --reason ...)[/]")
+    circuits.isolate("echo", "maintenance of the payment provider")
+    outcome = narrator.call("6. Isolated by an operator: calls fail fast with the reason", "echo", {"order": 43}, "isolated")
+    if outcome is None or outcome.error != "CircuitBreaker.CircuitIsolated":
+        raise RuntimeError("the isolated circuit did not fail fast")
+    console.print("[bold]The operator resets it (breaker reset echo)[/]")
+    circuits.reset("echo")
+    narrator.call("7. Reset: echo answers again", "echo", {"order": 44}, "after reset")
+
+    summary = Table(title="What happened", show_lines=False)
+    for column in ("step", "outcome", "state transitions", "flaky invoked"):
+        summary.add_column(column)
+    for row in narrator.rows:
+        summary.add_row(*row)
+    console.print(summary)
+
+    published = Table(title="Transition events published (EventBridge, source circuit-breaker)")
+    for column in ("callee", "from → to", "reason", "by"):
+        published.add_column(column)
+    for event in narrator.events.drain():
+        detail = event["detail"]
+        by = detail.get("actor") or (detail.get("executionArn") or "").rsplit(":", 1)[-1][:8]
+        published.add_row(detail["callee"], f"{detail['from']} → {detail['to']}", detail["reason"], by)
+    console.print(published)
+    console.rule("[bold green]demo complete: open → fast fail → probe → closed; isolate → reset")

@@ -15,16 +15,20 @@ class BreakerError(Exception):
     """An execution of the circuit-breaker workflow failed.
 
     ``error`` is the Step Functions error name, ``cause`` the decoded ``Cause`` (a dict when it was
-    JSON), ``execution_arn`` the execution that failed.
+    JSON), ``execution_arn`` the execution that failed. ``cached`` is true when no execution was
+    started for this call: the client's open-circuit cache (:mod:`circuit_breaker.open_circuits`)
+    answered with the error an earlier execution (``execution_arn``) gave.
     """
 
     error_name = "States.ALL"
 
-    def __init__(self, error: str, cause: Any, execution_arn: str | None = None) -> None:
+    def __init__(self, error: str, cause: Any, execution_arn: str | None = None, *, cached: bool = False) -> None:
         self.error = error
         self.cause = cause
         self.execution_arn = execution_arn
-        super().__init__(f"{error}: {self.describe()}")
+        self.cached = cached
+        suffix = f" (cached: no execution started; execution {execution_arn} said so)" if cached else ""
+        super().__init__(f"{error}: {self.describe()}{suffix}")
 
     def field(self, name: str, default: Any = None) -> Any:
         """A field of the cause, or ``default`` when the cause has no such field."""
@@ -33,6 +37,29 @@ class BreakerError(Exception):
     @property
     def callee(self) -> str | None:
         return self.field("callee")
+
+    @property
+    def attempts(self) -> int | None:
+        """How many times this execution invoked the callee (``None`` when the cause does not say).
+
+        0 for a fast fail, and for every error from the client's cache (no execution, no call).
+        """
+        attempts = self.field("attempts")
+        return attempts if isinstance(attempts, int) and not isinstance(attempts, bool) else None
+
+    @property
+    def fallback_error(self) -> dict[str, Any] | None:
+        """The callee's fallback failed too: ``{"Error": ..., "Cause": ...}`` of the fallback; else ``None``.
+
+        A failing fallback never hides the breaker's error: the execution ends with it, plus this.
+        """
+        failed = self.field("fallbackError")
+        return failed if isinstance(failed, dict) else None
+
+    @property
+    def dead_letter_error(self) -> str | None:
+        """An asynchronous call whose input could not be sent to the dead-letter queue: the queue's error name."""
+        return self.field("deadLetterError")
 
     def describe(self) -> str:
         """One line saying what happened, for people."""
@@ -120,6 +147,19 @@ class CalleeFailedError(BreakerError):
     @property
     def circuit_opened(self) -> bool:
         return bool(self.field("circuitOpened", False))
+
+    @property
+    def counted(self) -> bool:
+        """False when the callee raised one of its ``ignored_errors``: an answer (a declined card), not an outage.
+
+        Such a failure was neither retried nor counted towards opening the circuit.
+        """
+        return self.field("counted", True) is not False
+
+    @property
+    def store_error(self) -> str | None:
+        """The table could not be read and the callee was called anyway (fail open): the table's error name."""
+        return self.field("storeError")
 
     def describe(self) -> str:
         cause = self.callee_cause

@@ -22,7 +22,9 @@ STATUSES = ("RUNNING", *TERMINAL_TYPES.values())
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:(execution|express):[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")
 _DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+#: ``--since`` reaches back at most this far (ten years: longer than any log retention worth searching).
+MAX_SINCE_SECONDS = 3650 * 86_400
 
 
 class ExecutionQueryError(ValueError):
@@ -34,7 +36,10 @@ def parse_since(text: str) -> datetime:
     match = _DURATION.match(text.strip())
     if not match or int(match.group(1)) == 0:
         raise ExecutionQueryError(f"--since takes a duration such as 30s, 15m, 2h or 7d, got {text!r}")
-    return datetime.now(timezone.utc) - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    digits = match.group(1).lstrip("0")
+    if len(digits) > 15 or int(digits) * _UNIT_SECONDS[match.group(2)] > MAX_SINCE_SECONDS:
+        raise ExecutionQueryError(f"--since reaches back at most 3650d (ten years), got {text!r}")
+    return datetime.now(timezone.utc) - timedelta(seconds=int(digits) * _UNIT_SECONDS[match.group(2)])
 
 
 def check_execution_arn(arn: str) -> str:

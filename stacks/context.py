@@ -10,10 +10,15 @@ to register by ARN, the retry policy and breaker-wide options. Every key is chec
       "max_depth": 16,
       "log_retention_days": 30,
       "log_execution_data": true,
-      "callee_defaults": {"failure_threshold": 3},
+      "callee_defaults": {"failure_threshold": 5},
       "callees": {
-        "flaky": {"break_seconds": 10},
-        "payment": {"function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:payment"},
+        "flaky": {"break_seconds": 10, "fallback": {"answer": {"status": "degraded"}}},
+        "payment": {
+          "function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:payment",
+          "ignored_errors": ["CardDeclined"],
+          "retry": {"max_attempts": 1},
+          "fallback": {"function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:payment-backup", "on_failure": true}
+        },
         "flaky-strict": {"sample_function": "flaky", "failure_threshold": 1}
       }
     }
@@ -53,6 +58,27 @@ _FUNCTION_KEYS = {"function_arn", "sample_function"}
 
 
 @dataclass(frozen=True)
+class FunctionRef:
+    """A Lambda function named in the context: a sample function of this app, or an existing one by ARN."""
+
+    function_arn: str | None = None
+    sample_function: str | None = None
+
+
+#: A static fallback answer is given as ``{"answer": ...}``; its absence is not ``None`` (null is an answer).
+NO_ANSWER = object()
+
+
+@dataclass(frozen=True)
+class FallbackEntry:
+    """A callee's fallback: a function (``function_arn`` or ``sample_function``) or a static ``answer``."""
+
+    function: FunctionRef | None = None
+    answer: Any = NO_ANSWER
+    on_failure: bool = False
+
+
+@dataclass(frozen=True)
 class CalleeEntry:
     """One registered callee: either a sample function of this app or an existing function by ARN."""
 
@@ -60,6 +86,7 @@ class CalleeEntry:
     settings: CalleeSettings
     function_arn: str | None = None
     sample_function: str | None = None
+    fallback: FallbackEntry | None = None
 
 
 @dataclass(frozen=True)
@@ -88,27 +115,56 @@ def _check_keys(values: Mapping[str, Any], allowed: Collection[str], where: str)
         )
 
 
+def _function_ref(
+    values: dict[str, Any], where: str, sample_functions: Collection[str], default_sample: str | None
+) -> FunctionRef:
+    """Pop ``function_arn``/``sample_function`` from ``values`` and check them."""
+    function_arn = values.pop("function_arn", None)
+    sample_function = values.pop("sample_function", None)
+    if function_arn is not None and sample_function is not None:
+        raise InvalidSettingsError(f"{where}: give function_arn or sample_function, not both")
+    if function_arn is not None:
+        return FunctionRef(function_arn=validate_function_arn(function_arn, f"{where}.function_arn"))
+    sample_function = default_sample if sample_function is None else sample_function
+    if sample_function not in sample_functions:
+        raise InvalidSettingsError(
+            f"{where}: {sample_function!r} is not a sample function of this app "
+            f"({', '.join(sorted(sample_functions))}); register an existing function with function_arn"
+        )
+    return FunctionRef(sample_function=sample_function)
+
+
+def _fallback_entry(raw: Any, where: str, sample_functions: Collection[str]) -> FallbackEntry:
+    values = dict(_mapping(raw, where))
+    _check_keys(values, {"function_arn", "sample_function", "answer", "on_failure"}, where)
+    on_failure = values.pop("on_failure", False)
+    if not isinstance(on_failure, bool):
+        raise InvalidSettingsError(f"{where}.on_failure must be true or false, got {on_failure!r}")
+    if "answer" in values:
+        if set(values) != {"answer"}:
+            raise InvalidSettingsError(f"{where}: give a static answer or a function (function_arn or sample_function), not both")
+        return FallbackEntry(answer=values["answer"], on_failure=on_failure)
+    if not values:
+        raise InvalidSettingsError(f"{where}: give a static answer (\"answer\": ...) or a function (function_arn or sample_function)")
+    return FallbackEntry(function=_function_ref(values, where, sample_functions, None), on_failure=on_failure)
+
+
 def _callee_entry(
     name: str, raw: Any, defaults: Mapping[str, Any], sample_functions: Collection[str]
 ) -> CalleeEntry:
     where = f"{CONTEXT_KEY}.callees.{name}"
     validate_callee_name(name)
     values = dict(_mapping(raw, where))
-    function_arn = values.pop("function_arn", None)
-    sample_function = values.pop("sample_function", None)
-    if function_arn is not None and sample_function is not None:
-        raise InvalidSettingsError(f"{where}: give function_arn or sample_function, not both")
-    if function_arn is not None:
-        validate_function_arn(function_arn, f"{where}.function_arn")
-    else:
-        sample_function = name if sample_function is None else sample_function
-        if sample_function not in sample_functions:
-            raise InvalidSettingsError(
-                f"{where}: {sample_function!r} is not a sample function of this app "
-                f"({', '.join(sorted(sample_functions))}); register an existing function with function_arn"
-            )
+    function = _function_ref(values, where, sample_functions, name)
+    fallback = _fallback_entry(values.pop("fallback"), f"{where}.fallback", sample_functions) if "fallback" in values else None
     settings = CalleeSettings.from_mapping({**defaults, **values}, where)
-    return CalleeEntry(name=name, settings=settings, function_arn=function_arn, sample_function=sample_function)
+    return CalleeEntry(
+        name=name,
+        settings=settings,
+        function_arn=function.function_arn,
+        sample_function=function.sample_function,
+        fallback=fallback,
+    )
 
 
 def parse_breaker_context(raw: Any, sample_functions: Collection[str]) -> BreakerConfig:

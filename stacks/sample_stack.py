@@ -14,14 +14,15 @@ from constructs import Construct
 
 from circuit_breaker.deployment import (
     OUTPUT_CALLEES,
+    OUTPUT_DEAD_LETTER_QUEUE_URL,
     OUTPUT_EVENT_BUS_NAME,
     OUTPUT_EVENT_SOURCE,
     OUTPUT_LOG_GROUP_NAME,
     OUTPUT_STATE_MACHINE_ARN,
     OUTPUT_TABLE_NAME,
 )
-from circuit_breaker.cdk import Callee, CircuitBreaker, CircuitBreakerProps
-from stacks.context import CONTEXT_KEY, LOG_RETENTION_DAYS, BreakerConfig, parse_breaker_context
+from circuit_breaker.cdk import Callee, CircuitBreaker, CircuitBreakerProps, Fallback
+from stacks.context import CONTEXT_KEY, LOG_RETENTION_DAYS, BreakerConfig, FunctionRef, parse_breaker_context
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 
@@ -56,11 +57,17 @@ class CircuitBreakerSampleStack(Stack):
 
         callees: dict[str, Callee] = {}
         for entry in self.config.callees:
-            if entry.function_arn:
-                function = lambda_.Function.from_function_arn(self, f"Existing-{entry.name}", entry.function_arn)
-            else:
-                function = self.functions[entry.sample_function]
-            callees[entry.name] = Callee(function=function, settings=entry.settings)
+            function = self._function(FunctionRef(entry.function_arn, entry.sample_function), f"Existing-{entry.name}")
+            fallback = None
+            if entry.fallback is not None:
+                if entry.fallback.function is not None:
+                    fallback = Fallback(
+                        function=self._function(entry.fallback.function, f"Fallback-{entry.name}"),
+                        on_failure=entry.fallback.on_failure,
+                    )
+                else:
+                    fallback = Fallback(answer=entry.fallback.answer, on_failure=entry.fallback.on_failure)
+            callees[entry.name] = Callee(function=function, settings=entry.settings, fallback=fallback)
 
         self.breaker = CircuitBreaker(
             self,
@@ -82,6 +89,13 @@ class CircuitBreakerSampleStack(Stack):
         CfnOutput(self, OUTPUT_CALLEES, value=",".join(self.breaker.callee_names))
         CfnOutput(self, OUTPUT_EVENT_BUS_NAME, value=self.breaker.event_bus.event_bus_name)
         CfnOutput(self, OUTPUT_EVENT_SOURCE, value=self.breaker.event_source)
+        CfnOutput(self, OUTPUT_DEAD_LETTER_QUEUE_URL, value=self.breaker.dead_letter_queue.queue_url)
+
+    def _function(self, ref: FunctionRef, construct_id: str) -> lambda_.IFunction:
+        """A sample function of this app, or an existing function imported by ARN."""
+        if ref.function_arn:
+            return lambda_.Function.from_function_arn(self, construct_id, ref.function_arn)
+        return self.functions[ref.sample_function]  # type: ignore[index]
 
     def _sample_function(
         self, name: str, powertools: lambda_.ILayerVersion, retention: logs.RetentionDays

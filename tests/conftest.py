@@ -39,11 +39,20 @@ def handler(event, context):
     return {
         "event": event,
         "depth": (custom or {}).get("breakerDepth"),
+        "idempotency_key": (custom or {}).get("idempotencyKey"),
         "env": os.environ.get("INSPECTOR_SETTING"),
         "function": context.function_name,
         "remaining_ms": context.get_remaining_time_in_millis(),
     }
 '''
+
+#: A function that records each idempotency key once (tests/test_redrive.py creates it and its table).
+RECORDER_NAME = "breaker-test-recorder"
+RECORDER_ARN = f"arn:aws:lambda:us-east-1:{LOCAL_ACCOUNT}:function:{RECORDER_NAME}"
+
+#: A static fallback answer with everything that could break the registry's quoting: quotes, an apostrophe,
+#: backslashes, unicode and a would-be expression.
+STATIC_ANSWER = {"status": "degraded", "items": [], "note": "it's \"fine\" \\ ✓ {% $x %}"}
 
 #: Callees the tests register on top of cdk.json's: (settings in cdk.json context form).
 TEST_CALLEES: dict[str, dict[str, Any]] = {
@@ -57,7 +66,15 @@ TEST_CALLEES: dict[str, dict[str, Any]] = {
         "retry": {"interval_seconds": 2, "backoff_rate": 1.0, "max_attempts": 1, "max_delay_seconds": 8, "jitter_strategy": "NONE"},
     },
     "flaky-deadline": {"sample_function": "flaky", "timeout_seconds": 1, "deadline_seconds": 4, "retry": {"jitter_strategy": "NONE"}},
+    "flaky-backed": {
+        "sample_function": "flaky",
+        "failure_threshold": 1,
+        "retry": {"max_attempts": 0},
+        "fallback": {"function_arn": INSPECTOR_ARN, "on_failure": True},
+    },
+    "flaky-static": {"sample_function": "flaky", "failure_threshold": 2, "fallback": {"answer": STATIC_ANSWER}},
     "inspector": {"function_arn": INSPECTOR_ARN},
+    "recorder": {"function_arn": RECORDER_ARN, "failure_threshold": 3, "timeout_seconds": 2, "retry": {"max_attempts": 0}},
 }
 
 

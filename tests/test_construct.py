@@ -8,8 +8,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from constructs import Construct
 
-from circuit_breaker.cdk import Callee, CircuitBreaker, CircuitBreakerProps
-from circuit_breaker.settings import CalleeSettings, InvalidSettingsError, RetryPolicy
+from circuit_breaker.cdk import Callee, CircuitBreaker, CircuitBreakerProps, Fallback
+from circuit_breaker.settings import CalleeSettings, InvalidSettingsError
 
 
 def build(props_for) -> CircuitBreaker:
@@ -70,3 +70,62 @@ def test_two_breakers_with_the_same_id_in_different_scopes_get_their_own_log_gro
     tagged = template.find_resources("AWS::StepFunctions::StateMachine")
     paths = sorted(tag["Value"] for machine in tagged.values() for tag in machine["Properties"]["Tags"] if tag["Key"] == "circuit-breaker")
     assert paths == ["Shop/Orders/Breaker", "Shop/Payments/Breaker"]
+
+
+def test_execution_data_can_be_kept_out_of_the_logs_and_the_metrics_say_they_are_off() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Private")
+    function = lambda_.Function.from_function_arn(stack, "Fn", "arn:aws:lambda:eu-west-1:123456789012:function:payment")
+    CircuitBreaker(stack, "Breaker", CircuitBreakerProps(callees={"payment": Callee(function)}, log_execution_data=False))
+    template = Template.from_stack(stack)
+    [machine] = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    logging = machine["Properties"]["LoggingConfiguration"]
+    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is False
+    assert template.find_resources("AWS::Logs::MetricFilter") == {}  # the markers are not logged: no metrics from them
+    warnings = [m for m in cdk.assertions.Annotations.from_stack(stack).find_warning("*", cdk.assertions.Match.any_value())]
+    assert any("log_execution_data=False" in str(w.entry.data) for w in warnings)
+
+
+def test_a_fallback_function_is_granted_like_the_callees_and_a_static_answer_is_checked() -> None:
+    stack = cdk.Stack(cdk.App(), "Fallbacks")
+    payment = lambda_.Function.from_function_arn(stack, "Payment", "arn:aws:lambda:eu-west-1:123456789012:function:payment")
+    backup = lambda_.Function.from_function_arn(stack, "Backup", "arn:aws:lambda:eu-west-1:123456789012:function:backup")
+    CircuitBreaker(stack, "Breaker", CircuitBreakerProps(callees={"payment": Callee(payment, fallback=Fallback(function=backup))}))
+    statements = [
+        s for p in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    [invoke] = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]
+    assert sorted(invoke["Resource"]) == [backup.function_arn, payment.function_arn]
+    with pytest.raises(InvalidSettingsError, match="either a function or a static answer"):
+        Fallback()
+    with pytest.raises(InvalidSettingsError, match="either a function or a static answer"):
+        Fallback(function=backup, answer={"x": 1})
+    with pytest.raises(InvalidSettingsError, match="must be JSON"):
+        Fallback(answer={"when": object()})
+    with pytest.raises(InvalidSettingsError, match="at most 32768 bytes"):
+        Fallback(answer="x" * 40_000)
+    assert Fallback(answer=None).entry() == {"answer": None, "onFailure": False}  # null is an answer
+
+
+def test_callers_and_redrive_get_exactly_the_permissions_they_need() -> None:
+    stack = cdk.Stack(cdk.App(), "Grants")
+    function = lambda_.Function.from_function_arn(stack, "Fn", "arn:aws:lambda:eu-west-1:123456789012:function:payment")
+    breaker = CircuitBreaker(stack, "Breaker", CircuitBreakerProps(callees={"payment": Callee(function)}))
+    caller = cdk.aws_iam.Role(stack, "Caller", assumed_by=cdk.aws_iam.ServicePrincipal("lambda.amazonaws.com"))
+    operator = cdk.aws_iam.Role(stack, "Operator", assumed_by=cdk.aws_iam.AccountRootPrincipal())
+    breaker.grant_call(caller)
+    breaker.grant_redrive(operator)
+    template = Template.from_stack(stack)
+
+    def actions(role: str) -> set[str]:
+        logical = stack.get_logical_id(stack.node.find_child(role).node.default_child)
+        policies = [p["Properties"] for p in template.find_resources("AWS::IAM::Policy").values() if {"Ref": logical} in p["Properties"]["Roles"]]
+        found = set()
+        for statement in (s for p in policies for s in p["PolicyDocument"]["Statement"]):
+            found |= {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
+        return found
+
+    assert actions("Caller") == {"states:StartExecution", "states:StartSyncExecution"}
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+            "dynamodb:GetItem", "states:StartExecution", "states:StartSyncExecution"} <= actions("Operator")
+    assert not {a for a in actions("Operator") if a.startswith("dynamodb:") and a != "dynamodb:GetItem"}

@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from jsonata import Jsonata
 
+from circuit_breaker.definition import jsonata_literal_text
 from circuit_breaker.local import jsonata_js
 from circuit_breaker.local.jsonata_engine import QueryEvaluationError, evaluate
 from circuit_breaker.local.patches import substitute_definition
@@ -334,7 +335,7 @@ def base_bindings(expressions: list[str]) -> dict[str, Any]:
     """BASE with ``$settings`` taken from the registry the definition carries (``$parse('{...}')``)."""
     for expression in expressions:
         for literal in _PARSED_LITERAL.findall(expression):
-            registry = json.loads(literal)
+            registry = json.loads(jsonata_literal_text(literal))
             if isinstance(registry, dict) and registry and all(isinstance(entry, dict) for entry in registry.values()):
                 return {**BASE, "settings": next(iter(registry.values()))}
     return BASE

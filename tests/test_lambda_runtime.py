@@ -160,3 +160,16 @@ def test_the_runtime_reports_errors_and_answers_as_the_python_runtime_does() -> 
     crashed = runtime.invoke(unusual, "unprintable")
     assert crashed.function_error == "Unhandled"
     assert json.loads(crashed.payload)["errorType"] == "Runtime.ExitError"
+
+
+def test_a_runtime_removes_the_packages_it_unpacked_when_closed(tmp_path) -> None:
+    from circuit_breaker.local.lambda_runtime import LambdaRuntime
+
+    own = LambdaRuntime()
+    folder = own._work_dir
+    assert folder.exists()
+    own.close()
+    assert not folder.exists()
+    given = LambdaRuntime(tmp_path)
+    given.close()
+    assert tmp_path.exists()  # a folder it was given is not its to remove

@@ -29,15 +29,15 @@ def filters(template: dict[str, Any]) -> list[dict[str, Any]]:
     return [r["Properties"] for r in resources(template, "AWS::Logs::MetricFilter").values()]
 
 
-def test_every_callee_gets_four_metrics_two_alarms_and_a_dashboard_row(template: dict[str, Any]) -> None:
+def test_every_callee_gets_five_metrics_two_alarms_and_a_dashboard_row(template: dict[str, Any]) -> None:
     found = filters(template)
     callees = len(["echo", "flaky", *TEST_CALLEES])
-    assert len(found) == callees * 4
+    assert len(found) == callees * 5
     namespaces = Counter(f["MetricTransformations"][0]["MetricNamespace"] for f in found)
-    assert namespaces["CircuitBreaker/flaky"] == 4
+    assert namespaces["CircuitBreaker/flaky"] == 5
     names = {f["MetricTransformations"][0]["MetricName"] for f in found}
-    assert names == {"Calls", "CalleeFailures", "ShortCircuits", "Opens"}
-    alarms = [r["Properties"] for r in resources(template, "AWS::CloudWatch::Alarm").values()]
+    assert names == {"Calls", "CalleeFailures", "ShortCircuits", "Opens", "Fallbacks"}
+    alarms = [r["Properties"] for r in resources(template, "AWS::CloudWatch::Alarm").values() if r["Properties"]["Namespace"].startswith("CircuitBreaker/")]
     assert len(alarms) == callees * 2
     opened = next(a for a in alarms if a["Namespace"] == "CircuitBreaker/flaky" and a["MetricName"] == "Opens")
     assert (opened["Threshold"], opened["EvaluationPeriods"], opened["Statistic"], opened["Period"]) == (1, 1, "Sum", 60)

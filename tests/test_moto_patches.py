@@ -401,3 +401,15 @@ def test_the_context_object_reads_as_on_aws(engine: LocalEngine) -> None:
     execution = json.loads(described["output"])["execution"]
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", execution["StartTime"])
     assert execution["RedriveCount"] == 0
+
+
+def test_a_null_payload_reaches_the_function_as_null(engine: LocalEngine) -> None:
+    # AWS recorded a function answering its event with null when invoked with a null payload
+    # (../shared/parity, error_handling/test_task_lambda::test_invoke_json_values[None]); moto sent {}.
+    machine = jsonata_machine(
+        {"Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                    "Arguments": {"FunctionName": engine.function_name("Echo"), "Payload": None},
+                    "Output": "{% $states.result.Payload %}", "End": True}},
+        "Invoke",
+    )
+    assert run_definition(engine, machine)["output"] == "null"

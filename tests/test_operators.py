@@ -90,6 +90,10 @@ def test_reset_closes_an_open_circuit_and_clears_counters(endpoint: str, breaker
         (["history", "not-an-arn"], "is not an execution ARN"),
         (["history", "arn:aws:states:us-east-1:123456789012:execution:sm"], "is not an execution ARN"),
         (["executions", "--since", "yesterday"], "--since takes a duration"),
+        (["executions", "--since", "999999d"], "--since reaches back at most 3650d"),
+        (["history", "arn:aws:states:us-east-1:123456789012:express:sm:n:i", "--since", "100000000000000000000s"], "--since reaches back at most"),
+        (["status", ""], "the callee name is empty"),
+        (["reset", " "], "the callee name is empty"),
         (["executions", "--status", "BROKEN"], "--status must be one of"),
     ],
 )
@@ -143,3 +147,38 @@ def test_the_execution_log_and_the_history_tell_the_same_story(breaker: Breaker)
         a, b = logged[outcome.arn], historic[outcome.arn]
         assert (a.status, a.callee, a.error) == (b.status, b.callee, b.error) == (outcome.status, b.callee, outcome.error)
         assert from_logs.path(outcome.arn, since).summary() == from_history.path(outcome.arn, since).summary()
+
+
+def test_status_shows_a_malformed_item_as_such(endpoint: str, breaker: Breaker) -> None:
+    now = int(breaker.now())
+    breaker.put_item("echo", CircuitStatus="OPEN", OpenUntil=str(now + 60), ExpiryTimeStamp=now + 600)
+    breaker.put_item("flaky", CircuitStatus="HALF_OPEN", ProbeLeaseUntil=9_999_999_999, ExpiryTimeStamp=now + 600)
+    breaker.put_item("flaky-window", CircuitStatus="WEIRD", Failures="many")
+    code, out, err = run_cli(endpoint, "status")
+    assert code == 0, err
+    assert "OPEN, break over: next call probes (malformed item)" in out
+    assert "echo: malformed item: OpenUntil is not a number" in out
+    assert "flaky: malformed item: ProbeLeaseUntil is" in out and "probe_lease_seconds" in out
+    assert "flaky-window: malformed item: CircuitStatus is 'WEIRD'" in out
+    code, out, _ = run_cli(endpoint, "status", "--json")
+    views = {v["callee"]: v for v in json.loads(out)}
+    assert views["echo"]["malformed"] and views["echo"]["probe_due"] and views["echo"]["retry_after"] is None
+    assert views["flaky"]["probe_due"] and views["flaky-window"]["state"] == "CLOSED"
+    # the workflow treats them the same way: the break and the lease count as over
+    assert breaker.call("echo", {"n": 1}).output == {"n": 1}
+
+
+def test_data_is_printed_literally_never_as_markup(endpoint: str, breaker: Breaker) -> None:
+    reason = "deploy [/] [bold]x[/bold] :ok: \x1b[2J"
+    code, out, err = run_cli(endpoint, "isolate", "echo", "--reason", reason)
+    assert code == 0, err
+    assert "[/] [bold]x[/bold] :ok:" in out and "\x1b" not in out
+    code, out, err = run_cli(endpoint, "status")
+    assert code == 0 and "[/] [bold]x[/bold] :ok:" in out, err
+    code, _, err = run_cli(endpoint, "call", "echo")
+    assert code == 1 and "[/] [bold]x[/bold] :ok:" in err and "\x1b" not in err
+    failed = breaker.call("flaky", {"fail": True, "message": "[/] :ok: [red]"})
+    code, out, err = run_cli(endpoint, "history", failed.arn)
+    assert code == 0 and "[/] :ok: [red]" in err
+    code, out, _ = run_cli(endpoint, "executions", "--since", "1m")
+    assert code == 0 and "✅" not in out

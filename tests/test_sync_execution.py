@@ -21,7 +21,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from circuit_breaker.client import CircuitBreakerClient, local_client_config
+from circuit_breaker.client import CircuitBreakerClient
+from circuit_breaker.connection import local_client_config
 from circuit_breaker.deployment import Connection
 from circuit_breaker.errors import CalleeFailedError
 from circuit_breaker.local.engine import LOCAL_ACCOUNT, LocalEngine

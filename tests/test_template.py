@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from circuit_breaker.local.patches import substitute_definition
-from tests.conftest import INSPECTOR_ARN, TEST_CALLEES
+from circuit_breaker.definition import jsonata_literal_text
+from tests.conftest import INSPECTOR_ARN, RECORDER_ARN, STATIC_ANSWER, TEST_CALLEES
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -82,6 +83,7 @@ def test_the_registry_names_every_callee_with_its_settings(state_machine: dict[s
         "ignoredErrors": [],
         "retry": {"intervalSeconds": 1, "backoffRate": 2.0, "maxAttempts": 3, "maxDelaySeconds": 8, "jitter": "FULL"},
         "deadlineSeconds": 50,
+        "fallback": None,
     }
     assert registry["flaky-strict"]["functionArn"] == "ARN(Flaky)"
     assert registry["flaky-strict"]["failureThreshold"] == 1
@@ -89,6 +91,8 @@ def test_the_registry_names_every_callee_with_its_settings(state_machine: dict[s
     assert registry["inspector"]["functionArn"] == INSPECTOR_ARN
     assert sorted(entry["metricId"] for entry in registry.values()) == list(range(1, len(registry) + 1))
     assert registry["flaky-answers"]["ignoredErrors"] == ["CardDeclined", "ValidationError"]
+    assert registry["flaky-backed"]["fallback"] == {"functionArn": INSPECTOR_ARN, "onFailure": True}
+    assert registry["flaky-static"]["fallback"] == {"answer": STATIC_ANSWER, "onFailure": False}
     assert registry["flaky-once"]["retry"] == {"intervalSeconds": 2, "backoffRate": 1.0, "maxAttempts": 1, "maxDelaySeconds": 8, "jitter": "NONE"}
 
 
@@ -101,7 +105,7 @@ def _registry(parts: list[Any]) -> dict[str, Any]:
         else:
             logical = part["Fn::GetAtt"][0]
             text += f"ARN({next(name for name in ('Echo', 'Flaky') if logical.startswith(name))})"
-    return json.loads(json.loads(f'"{text}"'))
+    return json.loads(jsonata_literal_text(json.loads(f'"{text}"')))
 
 
 def test_the_callee_is_retried_by_the_workflow_not_by_a_retrier(definition: dict[str, Any]) -> None:
@@ -109,6 +113,15 @@ def test_the_callee_is_retried_by_the_workflow_not_by_a_retrier(definition: dict
     assert "Retry" not in definition["States"]["Call callee"] and "Retry" not in definition["States"]["Call probe"]
     assert definition["States"]["Call callee"]["TimeoutSeconds"] == "{% $settings.timeoutSeconds %}"
     assert definition["States"]["Back off"]["Next"] == "Get circuit"
+
+
+def test_the_workflow_and_the_record_model_agree_on_a_malformed_break(definition: dict[str, Any]) -> None:
+    from circuit_breaker.record import WRITE_SLACK_SECONDS
+
+    read = definition["States"]["Get circuit"]["Assign"]["circuit"]
+    assert f"$settings.maxBreakSeconds + {WRITE_SLACK_SECONDS}" in read and f"$settings.probeLeaseSeconds + {WRITE_SLACK_SECONDS}" in read
+    lease = definition["States"]["Take probe lease"]["Arguments"]["ExpressionAttributeValues"]
+    assert f"+ $settings.maxBreakSeconds + {WRITE_SLACK_SECONDS})" in lease[":longestOpen"]["N"]
 
 
 def test_no_choice_state_assigns_at_state_level(definition: dict[str, Any]) -> None:
@@ -128,10 +141,12 @@ def test_the_breaker_errors_the_workflow_recognises_are_the_clients(definition: 
 def test_no_lambda_runs_in_the_control_path(definition: dict[str, Any]) -> None:
     tasks = {name: s["Resource"] for name, s in definition["States"].items() if s["Type"] == "Task"}
     lambda_tasks = {name for name, resource in tasks.items() if resource == "arn:aws:states:::lambda:invoke"}
-    assert lambda_tasks == {"Call callee", "Call probe"}
+    assert lambda_tasks == {"Call callee", "Call probe", "Call fallback"}
     event_tasks = {name for name, resource in tasks.items() if resource == "arn:aws:states:::events:putEvents"}
     assert event_tasks == {"Announce opened", "Announce closed", "Announce reopened"}
-    assert all(r.startswith("arn:aws:states:::dynamodb:") for n, r in tasks.items() if n not in lambda_tasks | event_tasks)
+    queue_tasks = {name for name, resource in tasks.items() if resource == "arn:aws:states:::sqs:sendMessage"}
+    assert queue_tasks == {"Send to dead-letter queue"}
+    assert all(r.startswith("arn:aws:states:::dynamodb:") for n, r in tasks.items() if n not in lambda_tasks | event_tasks | queue_tasks)
     assert definition["States"]["Get circuit"]["Arguments"]["ConsistentRead"] is True
 
 
@@ -150,21 +165,37 @@ def test_the_workflow_may_invoke_only_the_registered_functions(template: dict[st
     policies = [p["Properties"] for p in resources(template, "AWS::IAM::Policy").values() if p["Properties"]["Roles"] == [{"Ref": role}]]
     statements = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
     invoke = [s for s in statements if "lambda:InvokeFunction" in json.dumps(s["Action"])]
-    assert len(invoke) == 1
+    assert len(invoke) == 1  # the callees and their fallback functions (the inspector is both), nothing else
     echo = logical_id(template, "AWS::Lambda::Function", "Echo")
     flaky = logical_id(template, "AWS::Lambda::Function", "Flaky")
     assert sorted(json.dumps(r) for r in invoke[0]["Resource"]) == sorted(
-        json.dumps(r) for r in [{"Fn::GetAtt": [echo, "Arn"]}, {"Fn::GetAtt": [flaky, "Arn"]}, INSPECTOR_ARN]
+        json.dumps(r) for r in [{"Fn::GetAtt": [echo, "Arn"]}, {"Fn::GetAtt": [flaky, "Arn"]}, INSPECTOR_ARN, RECORDER_ARN]
     )
     table = logical_id(template, "AWS::DynamoDB::Table", "CircuitBreakerCircuitStatus")
     dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
     assert len(dynamodb) == 1
-    assert sorted(dynamodb[0]["Action"]) == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert sorted(dynamodb[0]["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert dynamodb[0]["Resource"] == {"Fn::GetAtt": [table, "Arn"]}
     [put_events] = [s for s in statements if s["Action"] == "events:PutEvents"]
     assert put_events["Resource"] == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":events:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":event-bus/default"]]}
+    queue = logical_id(template, "AWS::SQS::Queue", "CircuitBreakerDeadLetterQueue")
+    [send] = [s for s in statements if "sqs:SendMessage" in json.dumps(s["Action"])]
+    assert send["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
     wildcards = {a for s in statements if s["Resource"] == "*" for a in s["Action"]}
     assert all(a.startswith(("logs:", "xray:")) for a in wildcards)
+
+
+def test_the_dead_letter_queue_is_encrypted_kept_14_days_and_watched(template: dict[str, Any]) -> None:
+    queue = only(template, "AWS::SQS::Queue")["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True and queue["MessageRetentionPeriod"] == 14 * 86_400
+    logical = logical_id(template, "AWS::SQS::Queue", "CircuitBreakerDeadLetterQueue")
+    [policy] = [p["Properties"] for p in resources(template, "AWS::SQS::QueuePolicy").values()]
+    denies = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert denies and denies[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    alarms = [a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()]
+    [depth] = [a for a in alarms if a["MetricName"] == "ApproximateNumberOfMessagesVisible"]
+    assert depth["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [logical, "QueueName"]}}] and depth["Threshold"] == 1
+    assert "DeadLetterQueueUrl" in template["Outputs"]
 
 
 def test_the_sample_callees_are_traced_with_retained_logs(template: dict[str, Any]) -> None:
@@ -180,5 +211,6 @@ def test_the_sample_callees_are_traced_with_retained_logs(template: dict[str, An
 def test_the_stack_outputs_what_the_cli_reads(template: dict[str, Any]) -> None:
     assert set(template["Outputs"]) == {
         "StateMachineArn", "CircuitTableName", "ExecutionLogGroupName", "RegisteredCallees", "EventBusName", "EventSource",
+        "DeadLetterQueueUrl",
     }
     assert template["Outputs"]["RegisteredCallees"]["Value"] == ",".join(sorted(["echo", "flaky", *TEST_CALLEES]))

@@ -27,7 +27,10 @@ def test_a_failing_callee_is_retried_by_the_workflow_with_backoff(breaker: Break
     assert outcome.cause["attempts"] == 4 and outcome.cause["counted"] is True
     assert breaker.invocations("Flaky") - before == 4  # MaxAttempts 3 retries after the first call (cdk.json)
     assert outcome.states[:3] == ["Check input", "Get circuit", "Check circuit"]
-    assert outcome.states[3:] == RETRY_LOOP * 3 + ["Call callee", "Is it an answer?", "Count failure", "Threshold reached?", "Try again?", "Callee failed"]
+    assert outcome.states[3:] == RETRY_LOOP * 3 + [
+        "Call callee", "Is it an answer?", "Count failure", "Threshold reached?", "Try again?", "Describe failure", "Fall back?",
+        "Callee failed",
+    ]
     waits = breaker.engine.clock.waits(outcome.arn, kind="wait")
     # interval 1 s, backoff rate 2, capped at 8 s; full jitter: a whole number of seconds from 0 to the cap
     assert [w["state"] for w in waits] == ["Back off"] * 3
@@ -67,7 +70,7 @@ def test_the_attempt_that_reaches_the_threshold_opens_the_circuit_and_stops(brea
     second = breaker.call("flaky", FAIL)
     assert second.cause["circuitOpened"] is True and second.cause["attempts"] == 1
     assert breaker.invocations("Flaky") - before == 1
-    assert second.states[-3:] == ["Open circuit", "Announce opened", "Callee failed"]
+    assert second.states[-5:] == ["Open circuit", "Announce opened", "Describe failure", "Fall back?", "Callee failed"]
     item = breaker.item("flaky")
     assert item["CircuitStatus"] == "OPEN" and 29 <= item["OpenUntil"] - breaker.now() <= 31  # break_seconds 30
     assert item["ExpiryTimeStamp"] == item["OpenUntil"] + 300  # outlives the break by max_break_seconds
@@ -124,7 +127,7 @@ def test_an_error_the_callee_declares_an_answer_is_not_retried_nor_counted(break
     assert outcome.cause["error"] == "CardDeclined" and "insufficient funds" in outcome.cause["cause"]
     assert breaker.invocations("Flaky") - before == 1
     assert breaker.item("flaky-answers") is None  # no write: the circuit never hears of it
-    assert outcome.states[-2:] == ["Is it an answer?", "Callee failed"]
+    assert outcome.states[-4:] == ["Is it an answer?", "Describe failure", "Fall back?", "Callee failed"]
     # an error not in the list still counts (threshold 1 opens at once)
     assert breaker.call("flaky-answers", FAIL).cause["circuitOpened"] is True
 
@@ -213,7 +216,16 @@ def test_after_the_break_one_probe_closes_the_circuit(breaker: Breaker) -> None:
         "Announce closed", "Probe outcome?", "Probe succeeded",
     ]
     assert breaker.invocations("Flaky") - before == 1
-    assert breaker.item("flaky") is None
+    assert_closed(breaker, "flaky")
+
+
+def assert_closed(breaker: Breaker, callee: str) -> None:
+    """A probe's success resets the item to a bare CLOSED record (its version kept for operators' writes)."""
+    item = breaker.item(callee)
+    assert item is not None and item["CircuitStatus"] == "CLOSED"
+    assert not {"OpenUntil", "ProbeLeaseUntil", "ConsecutiveOpens", "Failures", "WindowEndsAt"} & set(item)
+    assert item["Version"] >= 2 and 290 <= item["ExpiryTimeStamp"] - breaker.now() <= 301
+    assert breaker.call(callee, {"healthy": True}).states[-1] == "Call callee"  # and the next call goes through
 
 
 def test_a_probe_answered_with_an_ignored_error_closes_the_circuit(breaker: Breaker) -> None:
@@ -221,7 +233,7 @@ def test_a_probe_answered_with_an_ignored_error_closes_the_circuit(breaker: Brea
     breaker.put_item("flaky-answers", CircuitStatus="OPEN", OpenUntil=ended, ExpiryTimeStamp=ended + 300, ConsecutiveOpens=2)
     outcome = breaker.call("flaky-answers", {"fail": True, "error": "ValidationError"})
     assert outcome.error == "CircuitBreaker.CalleeFailed" and outcome.cause["counted"] is False
-    assert breaker.item("flaky-answers") is None  # the callee answered: it is up
+    assert_closed(breaker, "flaky-answers")  # the callee answered: it is up
 
 
 def test_a_failed_probe_reopens_with_a_doubled_break(breaker: Breaker) -> None:
@@ -271,7 +283,7 @@ def test_exactly_one_of_many_concurrent_callers_probes(breaker: Breaker) -> None
     assert {o.cause["state"] for o in others} <= {"OPEN", "HALF_OPEN"}
     assert all(o.cause["retryAfter"] >= breaker.now() - 30 for o in others)
     assert breaker.invocations("Flaky") - before == 1
-    assert breaker.item("flaky") is None
+    assert_closed(breaker, "flaky")
 
 
 def test_a_probe_in_flight_makes_others_fail_fast_until_its_lease_ends(breaker: Breaker) -> None:
@@ -287,7 +299,7 @@ def test_the_lease_of_a_dead_probe_can_be_taken_again(breaker: Breaker) -> None:
     breaker.put_item("flaky", CircuitStatus="HALF_OPEN", ProbeLeaseUntil=expired, ExpiryTimeStamp=expired + 300, ConsecutiveOpens=2)
     outcome = breaker.call("flaky", {"again": True})
     assert outcome.status == "SUCCEEDED" and "Take probe lease" in outcome.states
-    assert breaker.item("flaky") is None
+    assert_closed(breaker, "flaky")
 
 
 def test_an_expired_but_undeleted_item_counts_as_absent(breaker: Breaker) -> None:
@@ -335,3 +347,15 @@ def test_an_oversized_item_does_not_block_calls(breaker: Breaker) -> None:
     breaker.put_item("echo", CircuitStatus="ISOLATED", Reason="r" * 390_000)
     isolated = breaker.call("echo")
     assert isolated.error == "CircuitBreaker.CircuitIsolated" and "could not be read" in isolated.cause["reason"]
+
+
+def test_a_retry_that_finds_the_break_over_probes_and_keeps_counting_its_attempts(breaker: Breaker) -> None:
+    gate = breaker.engine.clock.gate("Back off")
+    arn = breaker.start({"callee": "flaky", "payload": FAIL})
+    assert gate.reached.wait(10)
+    ended = int(breaker.now()) - 1
+    breaker.put_item("flaky", CircuitStatus="OPEN", OpenUntil=ended, ExpiryTimeStamp=ended + 300, ConsecutiveOpens=1)
+    gate.release()
+    outcome = breaker.finish(arn)
+    assert "Call probe" in outcome.states and "Reopen circuit" in outcome.states
+    assert outcome.cause["attempts"] == 2 and outcome.cause["circuitOpened"] is True

@@ -12,19 +12,22 @@ import json
 from importlib import resources as importlib_resources
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
-from aws_cdk import Acknowledgment, Annotations, Names, RemovalPolicy, Tags, Token, Validations
+from aws_cdk import Acknowledgment, Annotations, Duration, Names, RemovalPolicy, Tags, Token, Validations
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from circuit_breaker.cdk.monitoring import MAX_MONITORED_CALLEES, CircuitBreakerMonitoring
+from circuit_breaker.cdk.monitoring import MARKERS, MAX_MONITORED_CALLEES, CircuitBreakerMonitoring
+from circuit_breaker.deployment import DISCOVERY_TAG
 from circuit_breaker.settings import (
     CalleeSettings,
     InvalidSettingsError,
@@ -39,17 +42,58 @@ from circuit_breaker.settings import (
 #: as the package ``circuit_breaker.statemachine`` (pyproject.toml maps one onto the other).
 DEFINITION_PATH = Path(str(importlib_resources.files("circuit_breaker.statemachine") / "circuit_breaker.asl.json"))
 
-#: The tag on every breaker's state machine; its value is the construct's path in the app.
-DISCOVERY_TAG = "circuit-breaker"
 
+#: A static fallback answer may be at most this large (as JSON): it is baked into the definition.
+MAX_STATIC_ANSWER_BYTES = 32_768
+
+_NO_ANSWER = object()
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """Where an answer comes from when a callee's circuit is open or isolated, instead of an error (Polly's fallback).
+
+    Either a Lambda ``function`` (granted to the workflow like the callees, nothing else), called with
+    ``{"payload": <the original payload>, "breaker": {"error": ..., "cause": {...}}}``, or a static
+    JSON ``answer``. With ``on_failure`` the fallback also answers when the callee failed after its
+    retries (never for an error the callee declares an answer). A fallback's answer reaches the caller
+    as ``{"circuitBreakerFallback": {"error", "cause", "source"}, "answer": ...}``.
+    """
+
+    function: lambda_.IFunction | None = None
+    answer: Any = _NO_ANSWER
+    on_failure: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.function is None) == (self.answer is _NO_ANSWER):
+            raise InvalidSettingsError("a Fallback takes either a function or a static answer, not both and not neither")
+        if not isinstance(self.on_failure, bool):
+            raise InvalidSettingsError(f"Fallback.on_failure must be true or false, got {self.on_failure!r}")
+        if self.answer is not _NO_ANSWER:
+            try:
+                text = json.dumps(self.answer, allow_nan=False)
+            except (TypeError, ValueError) as error:
+                raise InvalidSettingsError(f"a static fallback answer must be JSON: {error}") from None
+            if len(text.encode()) > MAX_STATIC_ANSWER_BYTES:
+                raise InvalidSettingsError(
+                    f"a static fallback answer may be at most {MAX_STATIC_ANSWER_BYTES} bytes of JSON, got {len(text.encode())}: "
+                    "answer from a fallback function instead"
+                )
+
+    def entry(self) -> dict[str, object]:
+        """The fallback as the state machine reads it."""
+        if self.function is not None:
+            return {"functionArn": self.function.function_arn, "onFailure": self.on_failure}
+        return {"answer": self.answer, "onFailure": self.on_failure}
 
 
 @dataclass(frozen=True)
 class Callee:
-    """A Lambda function registered with the breaker, and how the breaker treats it."""
+    """A Lambda function registered with the breaker, how the breaker treats it, and its optional fallback."""
 
     function: lambda_.IFunction
     settings: CalleeSettings = field(default_factory=CalleeSettings)
+    fallback: Fallback | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +125,7 @@ class CircuitBreakerProps:
     event_source: str = "circuit-breaker"
     """The ``source`` of the transition events."""
     monitoring: bool = True
-    """Metric filters, per-callee alarms and a dashboard (at most 25 callees: 4 filters each)."""
+    """Metric filters, per-callee alarms and a dashboard (at most 20 callees: 5 filters each)."""
     metrics_namespace: str = "CircuitBreaker"
     """Each callee's metrics are in ``<metrics_namespace>/<callee>``."""
     stays_open_minutes: int = 5
@@ -92,7 +136,8 @@ class CircuitBreaker(Construct):
     """A circuit breaker in front of Lambda callees, built on a Step Functions Express workflow.
 
     Every resource is reachable as a property: :attr:`table`, :attr:`state_machine`,
-    :attr:`role`, :attr:`log_group`, :attr:`event_bus`, :attr:`monitoring` (metrics, alarms, dashboard).
+    :attr:`role`, :attr:`log_group`, :attr:`event_bus`, :attr:`dead_letter_queue` (failed asynchronous
+    calls) and its :attr:`dead_letter_alarm`, :attr:`monitoring` (metrics, alarms, dashboard).
     Every change of a circuit's state made by the workflow is published to :attr:`event_bus` with
     source :attr:`event_source` and detail-type ``Circuit state changed``.
     """
@@ -139,7 +184,7 @@ class CircuitBreaker(Construct):
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
                 resources=[self.table.table_arn],
             )
         )
@@ -149,8 +194,38 @@ class CircuitBreaker(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["lambda:InvokeFunction"],
-                resources=[callee.function.function_arn for callee in props.callees.values()],
+                resources=invoked_function_arns(props.callees),
             )
+        )
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.dead_letter_queue.grant_send_messages(self.role)
+        Validations.of(self.dead_letter_queue).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-SQS3",
+                reason=(
+                    "This queue is itself the dead-letter queue of the breaker's asynchronous calls; its messages are "
+                    "re-submitted by `breaker redrive`, which deletes each only after its new execution started."
+                ),
+            )
+        )
+        self.dead_letter_alarm = cloudwatch.Alarm(
+            self,
+            "DeadLetterQueueNotEmpty",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="Asynchronous calls failed and wait in the dead-letter queue: redrive them once the circuit closes.",
         )
 
         self.state_machine = sfn.StateMachine(
@@ -165,6 +240,7 @@ class CircuitBreaker(Construct):
                 "MaxDepth": str(props.max_depth),
                 "EventBusName": self.event_bus.event_bus_name,
                 "EventSource": props.event_source,
+                "DeadLetterQueueUrl": self.dead_letter_queue.queue_url,
             },
             role=self.role,
             tracing_enabled=True,
@@ -203,6 +279,18 @@ class CircuitBreaker(Construct):
                 stays_open_minutes=props.stays_open_minutes,
             )
 
+    def grant_call(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call through the breaker: ``StartSyncExecution`` and ``StartExecution`` (asynchronous calls)."""
+        self.state_machine.grant_start_execution(grantee)
+        return self.state_machine.grant_start_sync_execution(grantee)
+
+    def grant_redrive(self, grantee: iam.IGrantable) -> None:
+        """Let ``grantee`` run ``breaker redrive``: read the dead-letter queue, read circuits, re-submit calls."""
+        self.dead_letter_queue.grant_consume_messages(grantee)
+        self.dead_letter_queue.grant(grantee, "sqs:GetQueueAttributes")
+        self.table.grant(grantee, "dynamodb:GetItem")
+        self.grant_call(grantee)
+
     @staticmethod
     def _check_props(props: CircuitBreakerProps) -> None:
         if not props.callees:
@@ -210,7 +298,7 @@ class CircuitBreaker(Construct):
         validate_max_depth(props.max_depth, "max_depth")
         if props.monitoring and len(props.callees) > MAX_MONITORED_CALLEES:
             raise InvalidSettingsError(
-                f"monitoring covers at most {MAX_MONITORED_CALLEES} callees (4 metric filters each, 100 per log group); "
+                f"monitoring covers at most {MAX_MONITORED_CALLEES} callees ({len(MARKERS)} metric filters each, 100 per log group); "
                 f"{len(props.callees)} are registered: split them over several breakers, or set monitoring=False"
             )
         if not 1 <= props.stays_open_minutes <= 60:
@@ -219,9 +307,22 @@ class CircuitBreaker(Construct):
             raise InvalidSettingsError(f"event_source must be a non-empty name outside 'aws.', got {props.event_source!r}")
         for name, callee in props.callees.items():
             validate_callee_name(name)
-            arn = callee.function.function_arn
-            if not Token.is_unresolved(arn):
-                validate_function_arn(arn, f"callee {name!r}: the function's ARN")
+            functions = {"the function's ARN": callee.function}
+            if callee.fallback and callee.fallback.function:
+                functions["the fallback function's ARN"] = callee.fallback.function
+            for what, function in functions.items():
+                if not Token.is_unresolved(function.function_arn):
+                    validate_function_arn(function.function_arn, f"callee {name!r}: {what}")
+
+
+def invoked_function_arns(callees: Mapping[str, Callee]) -> list[str]:
+    """Every function the workflow may invoke: the callees and their fallback functions, nothing else."""
+    arns: list[str] = []
+    for callee in callees.values():
+        for function in (callee.function, callee.fallback.function if callee.fallback else None):
+            if function is not None and function.function_arn not in arns:
+                arns.append(function.function_arn)
+    return arns
 
 
 def metric_ids(callees: Mapping[str, Callee]) -> dict[str, int]:
@@ -258,20 +359,25 @@ def registry_entry(
         "ignoredErrors": list(settings.ignored_errors),
         "retry": retry_entry(settings.retry or default_retry or RetryPolicy()),
         "deadlineSeconds": settings.deadline_seconds,
+        "fallback": callee.fallback.entry() if callee.fallback else None,
     }
 
 
 def registry_substitution(props: CircuitBreakerProps) -> str:
-    """The registry as JSON, escaped to sit inside a JSON string of the ASL file.
+    """The registry as the body of a JSONata string literal, escaped to sit inside a JSON string of the ASL file.
 
-    The ASL reads it with ``$parse('${Registry}')``: the quotes are escaped for the ASL's JSON, and
-    no value can hold a quote or backslash of its own (names are validated, ARNs and numbers have
-    none), so the JSONata string literal stays intact. Function ARNs are CloudFormation tokens here;
-    CDK resolves them inside the string.
+    The ASL reads it with ``$parse('${Registry}')``. Three readers unescape it in turn: the definition's
+    JSON, JSONata's string literal (JSON's escapes), and ``$parse``. So the registry's JSON (ASCII only:
+    every other character as ``\\uXXXX``) has its backslashes doubled and its apostrophes written
+    ``\\u0027`` for the literal, then is escaped for the definition's JSON. Any value survives that,
+    a static fallback answer with quotes included. Function ARNs are CloudFormation tokens here; CDK
+    resolves them inside the string.
     """
     ids = metric_ids(props.callees)
     registry = {
         name: registry_entry(callee, props.on_store_error, ids[name], props.retry)
         for name, callee in sorted(props.callees.items())
     }
-    return json.dumps(json.dumps(registry, separators=(",", ":")))[1:-1]
+    text = json.dumps(registry, separators=(",", ":"), ensure_ascii=True)
+    literal = text.replace("\\", "\\\\").replace("'", "\\u0027")
+    return json.dumps(literal)[1:-1]

@@ -1,7 +1,7 @@
 """Metrics, alarms and a dashboard for a circuit breaker, read from its execution logs.
 
 Nothing is added to the workflow's healthy path: the workflow marks what happened by assigning
-variables (``calling``, ``shortCircuited``, ``calleeFailed``, ``opened``) to the callee's
+variables (``calling``, ``shortCircuited``, ``calleeFailed``, ``opened``, ``fellBack``) to the callee's
 ``metricId``, Step Functions logs every state's assigned variables (logging level ALL), and one
 metric filter per callee and marker turns matching log events into a count. A metric filter cannot
 take a constant dimension, so each callee's metrics live in their own namespace,
@@ -21,12 +21,14 @@ from constructs import Construct
 
 #: The workflow's markers (variables assigned to the callee's metricId) and the metric each becomes:
 #: Calls and CalleeFailures count invocations (every attempt and probe), so their ratio is a failure rate;
-#: ShortCircuits counts calls answered without invoking the callee; Opens, each open or reopen.
+#: ShortCircuits counts calls answered without invoking the callee; Opens, each open or reopen; Fallbacks,
+#: calls a fallback answered.
 MARKERS: Mapping[str, str] = {
     "calling": "Calls",
     "calleeFailed": "CalleeFailures",
     "shortCircuited": "ShortCircuits",
     "opened": "Opens",
+    "fellBack": "Fallbacks",
 }
 
 #: CloudWatch Logs allows 100 metric filters per log group.
@@ -118,8 +120,8 @@ class CircuitBreakerMonitoring(Construct):
             self.dashboard.add_widgets(
                 cloudwatch.GraphWidget(title=f"{callee}: calls", left=[metrics["Calls"]], right=[metrics["CalleeFailures"]], width=12),
                 cloudwatch.GraphWidget(
-                    title=f"{callee}: short-circuited and opens",
-                    left=[metrics["ShortCircuits"]],
+                    title=f"{callee}: short-circuited, fallbacks and opens",
+                    left=[metrics["ShortCircuits"], metrics["Fallbacks"]],
                     right=[metrics["Opens"]],
                     width=12,
                 ),

@@ -1,9 +1,10 @@
 """Resource types the local engine's CloudFormation needs and moto's lacks.
 
-moto's CloudFormation skips ``AWS::Logs::MetricFilter`` and ``AWS::CloudWatch::Alarm`` (and then
-fails on anything that references an alarm, such as a dashboard's alarm widget). These models
-create them through moto's own Logs and CloudWatch backends, so a template with monitoring deploys
-locally with its filters and alarms in place. moto finds CloudFormation models among the
+moto's CloudFormation skips ``AWS::Logs::MetricFilter``, ``AWS::CloudWatch::Alarm`` (and then
+fails on anything that references an alarm, such as a dashboard's alarm widget) and
+``AWS::SQS::QueuePolicy``. These models create them through moto's own Logs, CloudWatch and SQS
+backends, so a template with monitoring and a dead-letter queue deploys locally with its filters,
+alarms and queue policy in place. moto finds CloudFormation models among the
 subclasses of ``CloudFormationModel``; :func:`register` defines them and refreshes moto's cached map.
 """
 
@@ -108,6 +109,39 @@ class AlarmModel(CloudFormationModel):
             actions_enabled=p.get("ActionsEnabled", True),
         )
         return cls(alarm)
+
+
+class QueuePolicyModel(CloudFormationModel):
+    """``AWS::SQS::QueuePolicy``: the policy document set on each of its queues (moto's SQS backend)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SQS::QueuePolicy"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> "QueuePolicyModel":
+        import json
+
+        from moto.sqs.models import sqs_backends
+
+        properties = cloudformation_json["Properties"]
+        backend = sqs_backends[account_id][region_name]
+        for url in properties.get("Queues", []):
+            backend.set_queue_attributes(url.rsplit("/", 1)[-1], {"Policy": json.dumps(properties["PolicyDocument"])})
+        return cls(resource_name)
 
 
 def register() -> None:

@@ -28,7 +28,7 @@ from circuit_breaker.local.deployer import LocalDeployer, StackArtifact, load_st
 from circuit_breaker.local.faults import FaultInjector
 from circuit_breaker.local.lambda_runtime import LambdaRuntime
 from circuit_breaker.local.server import EngineServer
-from circuit_breaker.local.stack_breaker import find_breaker
+from circuit_breaker.local.stack_breaker import breaker_state_machine
 
 #: moto's default account; every local resource lives there.
 LOCAL_ACCOUNT = "123456789012"
@@ -145,7 +145,7 @@ class MotoEngine:
         """Also answer AWS API calls over HTTP on ``host:port``; returns the endpoint URL.
 
         Clients of the endpoint must not inject host prefixes (``StartSyncExecution`` goes to ``sync-HOST``):
-        boto3 with :func:`circuit_breaker.client.local_client_config`, the aws CLI with
+        boto3 with :func:`circuit_breaker.connection.local_client_config`, the aws CLI with
         ``AWS_DISABLE_HOST_PREFIX_INJECTION=true``.
         """
         if self._mock is None:
@@ -168,6 +168,7 @@ class MotoEngine:
             else:
                 os.environ[key] = value
         self._saved_environ.clear()
+        self.runtime.close()
         self._after_stop()
         if self._saved_gc_threshold is not None:
             gc.unfreeze()
@@ -230,11 +231,11 @@ class LocalEngine(MotoEngine):
     def deployment(self, path: str | None = None) -> Deployment:
         """The deployed circuit breaker's resources (``path``: which construct, when the stack holds several).
 
-        From the stack's outputs when it publishes them (the sample stack), else from the state machine the
-        construct tagged (:func:`circuit_breaker.local.stack_breaker.find_breaker`).
+        Read from the state machine the construct tagged, as the CLI and client read it on AWS.
         """
         if path not in self._deployments:
-            self._deployments[path] = find_breaker(self.stack_name, self.stack.template, self._physical_ids(), self.outputs, path)  # type: ignore[union-attr]
+            arn = breaker_state_machine(self.stack_name, self.stack.template, self._physical_ids(), path)  # type: ignore[union-attr]
+            self._deployments[path] = Deployment.from_state_machine(self.connection(), arn, self.stack_name)
         return self._deployments[path]
 
     def _physical_ids(self) -> dict[str, str]:

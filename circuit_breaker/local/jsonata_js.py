@@ -25,6 +25,7 @@ attribute it replaces so a test can fail loudly when an upgrade moves one.
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 import threading
@@ -367,6 +368,30 @@ js_floor = _rounding(math.floor)
 js_ceil = _rounding(math.ceil)
 
 
+def js_base64encode(text: Any) -> Any:
+    """``$base64encode``: Node's ``Buffer.from(text, 'binary')``: the low byte of every UTF-16 code unit.
+
+    The reference encodes Latin-1, not UTF-8: ``é`` is the byte E9, and a character past U+00FF keeps
+    only its low byte.
+    """
+    if text is None:
+        return None
+    if text is Utils.NULL_VALUE:
+        raise jexception.JException("T0410", -1)
+    units = text.encode("utf-16-le", "surrogatepass")
+    return base64.b64encode(units[0::2]).decode("ascii")
+
+
+def js_base64decode(text: Any) -> Any:
+    """``$base64decode``: Node's ``Buffer.from(text, 'base64').toString('binary')``: each byte one character."""
+    if text is None:
+        return None
+    if text is Utils.NULL_VALUE:
+        raise jexception.JException("T0410", -1)
+    alphabet = re.sub(r"[^A-Za-z0-9+/]", "", text.replace("-", "+").replace("_", "/"))
+    return base64.b64decode(alphabet + "=" * (-len(alphabet) % 4)).decode("latin-1")
+
+
 def js_call(m: Callable[..., Any], nargs: int, args: Any) -> Any:
     """``Functions._call``: a built-in's result as JavaScript returns it; an infinite number is not an error.
 
@@ -496,6 +521,8 @@ PATCHED: tuple[tuple[type, str], ...] = (
     (jsonata_functions.Functions, "floor"),
     (jsonata_functions.Functions, "ceil"),
     (jsonata_functions.Functions, "_call"),
+    (jsonata_functions.Functions, "base64encode"),
+    (jsonata_functions.Functions, "base64decode"),
     (jsonata_functions.Functions, "sort"),
     (jsonata_functions.Functions, "lookup"),
     (Jsonata, "evaluate_comparison_expression"),
@@ -511,6 +538,8 @@ _REBOUND = {
     "power": "<n-n:n>",
     "floor": "<n-:n>",
     "ceil": "<n-:n>",
+    "base64encode": "<s-:s>",
+    "base64decode": "<s-:s>",
     "sort": "<af?:a>",
     "lookup": "<x-s:x>",
 }
@@ -543,6 +572,8 @@ def install() -> None:
             "power": js_power,
             "floor": js_floor,
             "ceil": js_ceil,
+            "base64encode": js_base64encode,
+            "base64decode": js_base64decode,
             "sort": js_sort,
             "lookup": js_lookup,
         }

@@ -21,6 +21,7 @@ import importlib.util
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -32,7 +33,6 @@ from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Callable
 
 _overlay_environ: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("lambda_environ", default=None)
@@ -181,6 +181,7 @@ class LambdaRuntime:
     """Loads deployment packages once and runs their handlers, each invocation in its own thread."""
 
     def __init__(self, work_dir: Path | None = None) -> None:
+        self._owns_work_dir = work_dir is None
         self._work_dir = Path(work_dir or tempfile.mkdtemp(prefix="breaker-lambda-"))
         self._handlers: dict[tuple[str, str], Callable[[Any, Any], Any]] = {}
         self._load_lock = threading.Lock()
@@ -197,6 +198,11 @@ class LambdaRuntime:
         """
         with self._count_lock:
             self._scripted.setdefault(function_name, []).extend([(payload, function_error)] * times)
+
+    def close(self) -> None:
+        """Remove the unpacked deployment packages (when this runtime made their folder)."""
+        if self._owns_work_dir:
+            shutil.rmtree(self._work_dir, ignore_errors=True)
 
     def clear_scripts(self) -> None:
         """Forget every scripted response not yet used."""

@@ -4,7 +4,7 @@ The ground truth is ``../shared/parity``: executions AWS itself ran for LocalSta
 One module per concern:
 
 =============== ==============================================================================
-``recordings``  where the data is, which snapshot keys are in scope (``SCOPE.json``), what each holds
+``recordings``  where the data is, which snapshot keys are in scope (``../shared/parity/SCOPE.json``), what each holds
 ``json5``       reading the recorded templates (JSON with comments and trailing commas)
 ``recipes``     how each recorded test was set up (template, edits, functions, input, API calls)
 ``functions``   the harness's own Lambda handlers, run in-process by the engine's Lambda runtime

@@ -1,6 +1,6 @@
 """The harness's own Lambda handlers, one per behaviour the recorded tests needed of a function.
 
-Each is deployed as ``handler.py`` with handler ``handler.handler`` (the file and function name the
+Each is deployed as module ``handler`` with handler ``handler.handler`` (the file and function name the
 recorded stack traces show) and runs in-process on the engine's Lambda runtime. The sources are kept
 as short as the behaviour: a stack trace records line numbers, so the line that raises is line 2.
 """
@@ -46,7 +46,7 @@ class UnknownHandlerError(KeyError):
 
 
 def package(name: str) -> bytes:
-    """The deployment package (a zip holding ``handler.py``) of handler ``name``."""
+    """The deployment package (a zip holding the module ``handler``) of handler ``name``."""
     if name not in SOURCES:
         raise UnknownHandlerError(f"no parity handler named {name!r}; known: {', '.join(sorted(SOURCES))}")
     buffer = io.BytesIO()

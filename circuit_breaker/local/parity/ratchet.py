@@ -1,6 +1,6 @@
 """``python -m circuit_breaker.local.parity.ratchet REPORT [--at-least N]``: parity may never regress.
 
-Prints the core match count of a ``parity.json``; with ``--at-least N`` exits 1 (saying so) when
+Prints the core match count of a report such as ``docs/parity.json``; with ``--at-least N`` exits 1 (saying so) when
 that count is below ``N`` (the count committed before the run). ``.ci/run`` uses it after ``make parity``.
 """
 

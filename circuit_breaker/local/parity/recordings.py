@@ -1,7 +1,8 @@
 """The AWS recordings the parity check replays: where they are, which are in scope, what each holds.
 
 ``PARITY_DATA`` (default ``../shared/parity/localstack-sfn``, relative to the working directory) holds
-LocalStack's snapshot files (``v2/**.snapshot.json``) and templates; ``SCOPE.json`` beside it names
+LocalStack's snapshot files (``../shared/parity/localstack-sfn/v2/**.snapshot.json``) and templates;
+``../shared/parity/SCOPE.json`` beside it names
 the files (and optionally the tests of a file) that count, in two sets, ``core`` and ``wider``.
 A snapshot key reads ``<test file>::<class>::<test>[<params>]``.
 """
@@ -22,11 +23,11 @@ _KEY = re.compile(r"^(?P<file>[^:]+)::(?P<cls>[^:]+)::(?P<test>[^\[]+)(?:\[(?P<p
 
 
 class ParityDataMissingError(FileNotFoundError):
-    """The recordings folder or its SCOPE.json is not there."""
+    """The recordings folder or its scope file is not there."""
 
 
 class ScopeError(ValueError):
-    """SCOPE.json is not the document the harness expects."""
+    """The scope file is not the document the harness expects."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Recording:
     area: str
     """``core`` or ``wider``."""
     snapshot_file: str
-    """The snapshot file, relative to ``v2/`` (``assign/test_assign_base.snapshot.json``)."""
+    """The snapshot file, relative to the recordings' ``v2`` folder (e.g. the assign tests' base snapshot)."""
     test_class: str
     test: str
     params: str | None
@@ -48,7 +49,7 @@ class Recording:
 
     @property
     def group(self) -> str:
-        """The table a report lists it under: the snapshot file's folder and name (``assign/test_assign_base``)."""
+        """The table a report lists it under: the snapshot file's folder and name (such as the assign tests' base file, without its suffix)."""
         return self.snapshot_file.removesuffix(".snapshot.json")
 
     @property
@@ -89,7 +90,7 @@ class ParityData:
 
 
 def load_scope(path: Path) -> dict[str, dict[str, list[str] | None]]:
-    """Read SCOPE.json: ``{"core": {file: [tests] | null}, "wider": {...}}``."""
+    """Read the scope file: ``{"core": {file: [tests] | null}, "wider": {...}}``."""
     try:
         document = json.loads(path.read_text())
     except (OSError, ValueError) as error:

@@ -65,7 +65,7 @@ def to_json(verdicts: list[Verdict]) -> str:
 
 
 def read_json(path: Path) -> list[Verdict]:
-    """The verdicts of a committed ``parity.json``."""
+    """The verdicts of a committed report (``docs/parity.json``)."""
     try:
         document = json.loads(path.read_text())
     except (OSError, ValueError) as error:

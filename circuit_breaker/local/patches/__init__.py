@@ -281,6 +281,12 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     ),
     PatchPoint(
         f"{_SFN}.component.state.exec.state_task.lambda_eval_utils",
+        "to_payload_type",
+        "a JSON null payload is sent to the function as {} (AWS sends null)",
+        lambda_invoke.payload_bytes,
+    ),
+    PatchPoint(
+        f"{_SFN}.component.state.exec.state_task.lambda_eval_utils",
         "execute_lambda_function_integration",
         "a Lambda task's result (lambda:invoke, or the payload of a function-ARN task) lacks the SDK metadata AWS returns (SdkHttpMetadata, SdkResponseMetadata, "
         "ExecutedVersion), and a payload such as NaN that is not JSON is parsed into a value JSON cannot carry",

@@ -130,7 +130,7 @@ def deep_execution_threads(self: Any) -> None:
 
 
 def outputs_json(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps ``_reflect_execution_status``: a string output is described as JSON text, and the status comes last.
+    """Wraps ``_reflect_execution_status``: a string or null output is described as JSON text, and the status comes last.
 
     moto marks the execution SUCCEEDED before it sets the output, so a DescribeExecution in between
     (likely with a large output) sees a succeeded execution without one. The original runs on a
@@ -146,8 +146,9 @@ def outputs_json(original: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             self.execution = execution
         output = stand_in.output
-        if stand_in.exec_status == "SUCCEEDED" and isinstance(output, str):
-            # DescribeExecution returns a str output verbatim (it takes it for JSON text): encode it.
+        if stand_in.exec_status == "SUCCEEDED" and (output is None or isinstance(output, str)):
+            # DescribeExecution returns a str output verbatim (it takes it for JSON text): encode it; a null
+            # output is the JSON text "null", not a missing output.
             output = json.dumps(output)
         execution.stop_date, execution.error, execution.cause, execution.output = (
             stand_in.stop_date, stand_in.error, stand_in.cause, output,

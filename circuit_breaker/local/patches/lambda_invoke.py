@@ -62,3 +62,17 @@ def lambda_invoke(self: Any, body: Any, request_headers: Any, response_headers: 
         response_headers["x-amz-function-error"] = outcome.function_error
     response_headers["x-amz-log-result"] = base64.b64encode(outcome.log.encode()[-4096:]).decode()
     return outcome.payload
+
+
+def payload_bytes(original: Any) -> Any:
+    """Wraps ``lambda_eval_utils.to_payload_type``: a JSON null payload is sent as ``null``, as AWS sends it.
+
+    moto sends ``{}`` instead, so a function answering its event gives ``{}`` where AWS recorded ``null``
+    (``../shared/parity/localstack-sfn/v2/error_handling/test_task_lambda.snapshot.json``,
+    ``test_invoke_json_values[None]``).
+    """
+
+    def to_payload_type(payload: Any) -> Any:
+        return b"null" if payload is None else original(payload)
+
+    return to_payload_type

@@ -14,7 +14,7 @@ as AWS does (``tests/test_sync_execution.py`` checks the shape against AWS's rec
 - ``billingDetails``: the duration rounded up to 100 ms and 64 MB, as Express bills.
 
 Over HTTP the client must not prepend the host prefix (``sync-127.0.0.1`` resolves nowhere): boto3
-needs ``Config(inject_host_prefix=False)`` (:func:`circuit_breaker.client.local_client_config`), the
+needs ``Config(inject_host_prefix=False)`` (:func:`circuit_breaker.connection.local_client_config`), the
 aws CLI ``AWS_DISABLE_HOST_PREFIX_INJECTION=true``.
 """
 

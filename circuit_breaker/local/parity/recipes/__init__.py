@@ -1,6 +1,6 @@
 """How each recorded test was set up, as data: a :class:`Recipe` per snapshot key.
 
-LocalStack's test code (``tests/aws/services/stepfunctions/v2/...``) says, for each recording, which
+LocalStack's test code (its Step Functions ``v2`` test folder) says, for each recording, which
 template ran, what was changed in it, which functions or tables existed and what input the execution
 got. A recipe says the same for the harness. Tokens in a recipe's definition edits and input stand for
 what the harness creates: ``{{fn.arn}}``/``{{fn.name}}`` (the first function; ``fn2`` the second),
