@@ -8,7 +8,6 @@ the deployed definition, and its then-default failure threshold; it logs to the 
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from pathlib import Path
@@ -49,12 +48,17 @@ def deployed_substitutions(template_text: str, deployed_text: str) -> dict[str, 
 
 
 def _with_threshold(registry: str, threshold: int) -> str:
-    """The ``Registry`` substitution (JSON escaped into a JSON string) with the default threshold replaced."""
-    callees: dict[str, Any] = json.loads(json.loads(f'"{registry}"'))
-    for settings in callees.values():
-        if settings.get("failureThreshold") == CalleeSettings.failure_threshold:
-            settings["failureThreshold"] = threshold
-    return json.dumps(json.dumps(callees, separators=(",", ":")))[1:-1]
+    """The ``Registry`` substitution with the current default failure threshold replaced by ``threshold``.
+
+    The substitution is the registry's JSON escaped into a JSONata literal inside the definition's JSON
+    (``circuit_breaker.cdk.construct.registry_substitution``): its quotes read ``\\"``. Only callees that
+    kept the default change; a callee that set its own threshold keeps it.
+    """
+    key = re.escape('\\"failureThreshold\\":')
+    changed, count = re.subn(rf"({key}){CalleeSettings.failure_threshold}(?=[,}}])", rf"\g<1>{threshold}", registry)
+    if not count:
+        raise SubstitutionsNotFoundError("no callee in the deployed registry has the default failure threshold")
+    return changed
 
 
 def deploy_previous(breaker: Breaker) -> str:
