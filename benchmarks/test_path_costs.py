@@ -28,11 +28,12 @@ import pytest
 
 from benchmarks.calls import SUCCEEDED, Call, timed_call, workflow_client
 from benchmarks.cost_model import Work
-from benchmarks.previous import PREVIOUS_ASL, deploy_previous
+from benchmarks.previous import PREVIOUS_ASL, PREVIOUS_FAILURE_THRESHOLD, deploy_previous
 from benchmarks.reference import deploy_reference, function_arn
 from benchmarks.report import DOCUMENT, machine_load, percentile, write_section
 from circuit_breaker.client import CircuitBreakerClient
 from circuit_breaker.history import ExecutionPath, fetch_path
+from circuit_breaker.settings import CalleeSettings
 from tests.conftest import Breaker
 
 RUNS = int(os.environ.get("BENCH_RUNS", "50"))
@@ -285,8 +286,8 @@ def _comparison(now: dict[str, dict], before: dict[str, dict]) -> list[str]:
 def test_path_costs(breaker: Breaker) -> None:
     connection = breaker.engine.connection()
     deployment = breaker.engine.deployment()
-    now = Workflow(THIS_BREAKER, workflow_client(connection, deployment), DEFINITION, 5, "Back off")
-    before = Workflow(BEFORE, workflow_client(connection, deploy_previous(breaker)), PREVIOUS_ASL, 3, "Call callee")
+    now = Workflow(THIS_BREAKER, workflow_client(connection, deployment), DEFINITION, CalleeSettings.failure_threshold, "Back off")
+    before = Workflow(BEFORE, workflow_client(connection, deploy_previous(breaker)), PREVIOUS_ASL, PREVIOUS_FAILURE_THRESHOLD, "Call callee")
     load_before = machine_load()
     figures = {THIS_BREAKER: _measure(breaker, now, check=True), BEFORE: _measure(breaker, before, check=False)}
     load_after = machine_load()
@@ -317,10 +318,11 @@ backoff) on AWS, the mean of the runs: the engine recorded the waits without sle
 The healthy path makes one DynamoDB read and one Lambda call in 4 transitions and writes nothing; a fast fail
 (open or isolated) calls no Lambda. A counted failure costs per attempt one invocation, one write (`Count failure`)
 and, before the next attempt, one read (`Get circuit` after `Back off`): 4 attempts are 4 invocations, 4 writes and
-3 more reads. When another execution opens the circuit during the backoff the execution stops at the next read
-with `CircuitOpen`, after one invocation. An ignored error (`CardDeclined` for `payment`) and an answer too
-large for a state are answers: one invocation, no write, no wait. A probe writes twice (lease, then close or
-reopen) and publishes its two transitions in one call.
+3 more reads. When another execution opens the circuit during the backoff the execution
+stops at the next read with `CircuitOpen`, after one invocation. An ignored error (`CardDeclined` for `payment`) and
+an answer too large for a state are answers: one invocation, no write, no wait. A probe writes twice (lease, then
+close or reopen) and publishes its two transitions in one call. A callee's failure ends through `Describe failure`
+and `Fall back?` (2 transitions; a callee with a fallback answers from it there).
 
 ### Before issue 9, same run
 
