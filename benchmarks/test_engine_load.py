@@ -9,7 +9,7 @@ the client, in this process:
   the caller's p50/p99, CPU per execution and the longest garbage-collection pause;
 * **paced**: the outage's load (20 callers, one call per second each) for ``PACED_SECONDS``, twice: with
   the engine's collector settings and with Python's defaults (what the engine ran with before it tuned
-  them, ``LocalEngine._tune_collector``). The fewest calls answered in any second shows a stall.
+  them, ``LocalEngine.tune_collector``). The fewest calls answered in any second shows a stall.
 
 Run with ``make bench`` (after the other benchmarks, so the engine holds their executions, as a long
 session would).
@@ -17,7 +17,6 @@ session would).
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import platform
@@ -33,13 +32,13 @@ from benchmarks.calls import SUCCEEDED, timed_call, workflow_client
 from benchmarks.load import SUCCESS, collector_pauses, run_load
 from benchmarks.report import DOCUMENT, machine_load, percentile, write_section
 from circuit_breaker.client import CircuitBreakerClient
+from circuit_breaker.local.engine import LocalEngine
 from tests.conftest import Breaker
 
 FIGURES = DOCUMENT.parent / "engine-load.json"
 SECONDS = float(os.environ.get("BENCH_ENGINE_SECONDS", "15"))
 PACED_SECONDS = float(os.environ.get("BENCH_ENGINE_PACED_SECONDS", "40"))
 CALLER_COUNTS = tuple(int(n) for n in os.environ.get("BENCH_ENGINE_CALLERS", "1,2,4,8,16,32").split(","))
-PYTHON_DEFAULT_THRESHOLD = (700, 10, 10)
 
 
 def _throughput(client: CircuitBreakerClient, callers: int) -> dict:
@@ -75,17 +74,13 @@ def _throughput(client: CircuitBreakerClient, callers: int) -> dict:
 
 
 @contextmanager
-def _python_default_collector() -> Iterator[None]:
+def _python_default_collector(engine: LocalEngine) -> Iterator[None]:
     """Python's default collector settings for the block (what the engine ran with before it tuned them)."""
-    tuned = gc.get_threshold()
-    gc.unfreeze()
-    gc.set_threshold(*PYTHON_DEFAULT_THRESHOLD)
+    engine.restore_collector()
     try:
         yield
     finally:
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*tuned)
+        engine.tune_collector()
 
 
 def _paced(breaker: Breaker, client: CircuitBreakerClient, name: str) -> dict:
@@ -127,7 +122,7 @@ def test_engine_load(breaker: Breaker) -> None:
     for row in throughput:
         print(row)
     paced = [_paced(breaker, client, "engine's collector settings")]
-    with _python_default_collector():
+    with _python_default_collector(breaker.engine):
         paced.append(_paced(breaker, client, "Python's defaults"))
     for row in paced:
         print(row)
