@@ -59,9 +59,18 @@ class Work:
     transitions: float = 0.0
     backoff_seconds: float = 0.0
 
-    def mix(self, weight: float, other: "Work") -> "Work":
-        """``self`` with ``weight`` of ``other`` (a weighted average of two paths)."""
-        return Work(**{f: getattr(self, f) * (1 - weight) + getattr(other, f) * weight for f in self.__dataclass_fields__})
+    @classmethod
+    def from_figures(cls, figures: dict) -> "Work":
+        """The work recorded in a path's figures (``docs/path-costs.json`` also holds outcomes and timings)."""
+        return cls(**{name: figures[name] for name in cls.__dataclass_fields__ if name in figures})
+
+    @classmethod
+    def average(cls, weighted: list[tuple[float, "Work"]]) -> "Work":
+        """The average call of a mix of paths, each with its share of the calls (shares need not add up to 1)."""
+        total = sum(weight for weight, _ in weighted)
+        if total <= 0:
+            raise ValueError("a mix of paths needs at least one path with a positive share")
+        return cls(**{f: sum(weight * getattr(work, f) for weight, work in weighted) / total for f in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,18 @@
 Each caller calls, waits for the answer, then waits for its next tick (closed loop: a slow call
 delays that caller's next one, as a real client's would). A sampler reads the callee's invocation
 counter four times a second, so callee load is measured where it happens, not inferred from calls.
+Python's garbage-collection pauses are recorded too: a second in which the engine was stopped by the
+collector is told apart from a second in which the workflow held callers back.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 #: What a call can end in, as seen by the caller.
 SUCCESS, SHORT_CIRCUIT, FAILURE = "success", "short-circuited", "failure"
@@ -32,11 +36,16 @@ class LoadRun:
     duration: float
     calls: list[CallRecord] = field(default_factory=list)
     invocation_samples: list[tuple[float, int]] = field(default_factory=list)
+    collector_pauses: list[tuple[float, float, int]] = field(default_factory=list)
+    """(start, seconds, generation) of each garbage collection during the run."""
 
     def per_second(self) -> list[dict[str, int]]:
         """Calls made, callee invocations, short-circuited calls and successes in each second."""
         seconds = int(self.duration)
-        rows = [{"second": s, "calls": 0, "invocations": 0, "short_circuited": 0, "successes": 0, "failures": 0} for s in range(seconds)]
+        rows = [
+            {"second": s, "calls": 0, "invocations": 0, "short_circuited": 0, "successes": 0, "failures": 0, "gc_pause_ms": 0}
+            for s in range(seconds)
+        ]
         for call in self.calls:
             if int(call.started) < seconds:
                 rows[int(call.started)]["calls"] += 1
@@ -48,7 +57,14 @@ class LoadRun:
             if int(moment) < seconds:
                 rows[int(moment)]["invocations"] += count - previous
             previous = count
+        for started, seconds_paused, _ in self.collector_pauses:
+            if int(started) < seconds:
+                rows[int(started)]["gc_pause_ms"] += round(seconds_paused * 1000)
         return rows
+
+    def longest_collector_pause(self) -> float:
+        """The longest garbage-collection pause of the run, in seconds."""
+        return max((seconds for _, seconds, _ in self.collector_pauses), default=0.0)
 
     def invocations_between(self, start: float, end: float) -> int:
         """Callee invocations from ``start`` to ``end`` (from the samples around them)."""
@@ -72,6 +88,24 @@ class LoadRun:
             if answered and row["successes"] >= 0.9 * answered:
                 return row["second"] - self.outage[1]
         return None
+
+
+@contextmanager
+def collector_pauses(start: float, into: list[tuple[float, float, int]]) -> Iterator[None]:
+    """Record every garbage collection while the block runs: (start - ``start``, seconds, generation)."""
+    began: dict[str, float] = {}
+
+    def record(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            began["at"] = time.time()
+        elif "at" in began:
+            into.append((began["at"] - start, time.time() - began["at"], info["generation"]))
+
+    gc.callbacks.append(record)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(record)
 
 
 def run_load(
@@ -111,10 +145,11 @@ def run_load(
 
     threads = [threading.Thread(target=caller, args=(i * period / callers,), daemon=True) for i in range(callers)]
     threads.append(threading.Thread(target=sampler, daemon=True))
-    for thread in threads:
-        thread.start()
-    time.sleep(duration)
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=60)
+    with collector_pauses(start, run.collector_pauses):
+        for thread in threads:
+            thread.start()
+        time.sleep(duration)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
     return run

@@ -6,6 +6,7 @@ benchmark replaces its section and leaves the others as they were.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -28,3 +29,11 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), int(-(-fraction * len(ordered) // 1))))
     return ordered[rank - 1]
+
+
+def machine_load() -> str:
+    """The 1-minute load average (the machine is shared: timings mean little without it)."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "unknown"

@@ -27,6 +27,9 @@ from benchmarks.cost_model import (
 )
 from benchmarks.report import DOCUMENT, write_section
 
+HEALTHY, FAST_FAIL = "healthy (no item)", "fast fail (open)"
+FAILURE, RETRY_STOPPED = "callee failure, 4 attempts", "retry stopped: opened during backoff"
+
 
 def _load(name: str) -> dict:
     path = DOCUMENT.parent / name
@@ -35,17 +38,20 @@ def _load(name: str) -> dict:
     return json.loads(path.read_text())
 
 
-def _work(figures: dict) -> Work:
-    return Work(**figures)
+def _outage_work(paths: dict, mix: dict, short: str, failure: str, healthy: str, stopped: str | None = None) -> Work:
+    """The average call during the outage: the measured outcome mix, and measured callee invocations per call.
 
-
-def _outage_work(paths: dict, mix: dict, short: str, failure: str, healthy: str) -> Work:
-    """The average call during the outage: the measured outcome mix, and measured callee invocations per call."""
-    work = _work(paths[short])
-    if mix["failure"]:
-        work = work.mix(mix["failure"] / max(1e-9, mix["failure"] + mix["short_circuited"]), _work(paths[failure]))
-    if mix["success"]:
-        work = work.mix(mix["success"], _work(paths[healthy]))
+    Short-circuited calls take the fast-fail path, failed calls the failure path with all its attempts,
+    successes the healthy path and (this breaker) calls whose retry the opened circuit stopped that path.
+    """
+    weighted = [
+        (mix["short_circuited"], Work.from_figures(paths[short])),
+        (mix["failure"], Work.from_figures(paths[failure])),
+        (mix["success"], Work.from_figures(paths[healthy])),
+    ]
+    if stopped is not None:
+        weighted.append((mix.get("retry_stopped", 0.0), Work.from_figures(paths[stopped])))
+    work = Work.average([(weight, work) for weight, work in weighted if weight > 0])
     return Work(**{**work.__dict__, "callee_invocations": mix["callee_invocations_per_call"]})
 
 
@@ -62,22 +68,26 @@ def _table(costs: dict[str, Cost]) -> list[str]:
 def test_outage_cost() -> None:
     paths, outage = _load("path-costs.json"), _load("outage.json")
     ours, reference = paths["this breaker"], paths["reference sample"]
-    healthy = {"this breaker": this_breaker(_work(ours["healthy (no item)"])), "reference sample": reference_sample(_work(reference["healthy"]))}
-    ours_outage = _outage_work(ours, outage["this breaker"], "fast fail (open)", "callee failure (first in window)", "healthy (no item)")
+    healthy = {"this breaker": this_breaker(Work.from_figures(ours[HEALTHY])), "reference sample": reference_sample(Work.from_figures(reference["healthy"]))}
+    ours_outage = _outage_work(ours, outage["this breaker"], FAST_FAIL, FAILURE, HEALTHY, RETRY_STOPPED)
     reference_outage = _outage_work(reference, outage["reference sample"], "fast fail (open)", "callee failure", "healthy")
     during = {"this breaker": this_breaker(ours_outage), "reference sample": reference_sample(reference_outage)}
     for name in healthy:
         print(f"{name}: healthy ${healthy[name].total:.2f}, outage ${during[name].total:.2f} per 1M calls")
 
-    h = _work(ours["healthy (no item)"])
+    h = Work.from_figures(ours[HEALTHY])
+    failed = Work.from_figures(ours[FAILURE])
     units = express_duration_units(h)
+    records = ours[HEALTHY]["log_records"]
+    logs = healthy["this breaker"].lines["CloudWatch Logs"]
+    ratio = healthy["reference sample"].total / healthy["this breaker"].total
     prices = "\n".join(f"| {p.unit} | ${p.usd:.10g} | <{p.source}> |" for p in PRICES)
     write_section(
         "cost-model",
         f"""## Cost model (AWS list prices, us-east-1)
 
 `make bench` (this section: `pytest -m benchmark -o addopts="" benchmarks/test_outage_cost.py -s`, after the
-two benchmarks above). The work each call does comes from them: this breaker's paths and the reference sample's
+benchmarks above). The work each call does comes from them: this breaker's paths and the reference sample's
 (rebuilt as `benchmarks/reference_sample.asl.json`, measured the same way), and, during an outage, the mix of
 outcomes and callee invocations per call that the outage simulation measured. The reference sample is priced as
 AWS published it: a **Standard** workflow (billed per state transition, retries included) with two status
@@ -90,7 +100,8 @@ Lambdas, `GetCircuitStatus` on every call and `UpdateCircuitStatus` on every fai
 Assumptions the local engine cannot measure: a DynamoDB call takes {DYNAMODB_MS:.0f} ms, a warm Lambda invoke
 {LAMBDA_INVOKE_MS:.0f} ms; callees run {CALLEE_BILLED_MS:.0f} ms at {CALLEE_MEMORY_GB * 1024:.0f} MB, the status
 Lambdas {STATUS_LAMBDA_BILLED_MS:.0f} ms; an Express execution of this workflow fits one {EXPRESS_MEMORY_GB * 1024:.0f}-MB
-chunk; a failed call waits 3.5 s of backoff on average (full jitter on 1 + 2 + 4 s).
+chunk. Waits are the measured means of the path costs (this breaker's failed call with 4 attempts waits
+{failed.backoff_seconds:.2f} s in `Back off`: whole seconds, full jitter on 1 + 2 + 4 s); Express bills them as duration.
 
 Arithmetic, this breaker's healthy call: 1 Express request (${1.0:.2f} per 1M) + {units} × 100 ms × 0.0625 GB ×
 $0.00001667 per GB-s + {h.reads:g} read × $0.125 per 1M + 1 callee invocation ($0.20 per 1M + 0.125 GB × 0.05 s ×
@@ -102,15 +113,20 @@ $0.0000166667) + {h.log_bytes / 1024:.1f} KB of logs × $0.50 per GB, all × 1,0
 
 ### Calls during an outage
 
+The outage's calls as measured: short-circuited calls take the fast-fail path, calls whose retry the opening
+circuit stopped the *retry stopped* path, failed calls the 4-attempt failure path, and callee invocations per call
+are counted, not assumed.
+
 {chr(10).join(_table(during))}
 
-Logging at level ALL is the largest line on a healthy call ({h.log_bytes / 1024:.1f} KB per execution): it is what makes
-Express executions inspectable, and what the metric filters count. Most of it is per-record overhead (16 records
-on the healthy path, each repeating the execution ARN), not payload: a shorter state machine name or fewer states
-on the healthy path would shrink it; level ERROR would remove it, and with it the metrics and the record of
-successful calls. Even so this breaker costs about a fifteenth of the reference sample, whose Standard workflow
-bills every state transition and retry. During an outage most calls fail fast (one read, no callee), while the
-reference sample keeps paying transitions, retries and a status Lambda on every call, and its callers rush the
-failing callee whenever its 20-s record expires.
+Logging at level ALL is the largest line on a healthy call ({h.log_bytes / 1024:.1f} KB per execution, ${logs:.2f} per 1M
+calls): it is what makes Express executions inspectable, and what the metric filters count. Most of it is
+per-record overhead ({records} records on the healthy path, each repeating the execution ARN and the execution data),
+not the payload: fewer states on the healthy path or `log_execution_data: false` would shrink it; level ERROR would
+remove it, and with it the metrics and the record of successful calls. A failed call with 4 attempts writes
+{failed.log_bytes / 1024:.0f} KB. Even so this breaker costs about 1/{ratio:.0f} of the reference sample on healthy calls,
+whose Standard workflow bills every state transition and retry. During an outage most calls fail fast (one read, no
+callee), while the reference sample keeps paying transitions, retries and a status Lambda on every call, and its
+callers rush the failing callee whenever its 20-s record expires.
 """,
     )

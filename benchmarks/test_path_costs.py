@@ -1,14 +1,15 @@
-"""What each path of the workflow costs: state transitions, DynamoDB reads and writes, Lambda calls, time.
+"""What each path of the workflow costs: state transitions, DynamoDB reads and writes, Lambda calls, waits, time.
 
-Express workflows are billed by duration and callers wait for them, so the hot paths must stay
-short. Each path runs ``RUNS`` times on the local engine from the synthesized assembly; counts come
-from the executions' histories (every ``TaskScheduled`` is one service call, retries included),
-from the engine's Lambda runtime and from the execution log group. Retry waits are skipped (the
-engine's retry clock runs at scale 0): the failure paths' times exclude the backoff, which on AWS
-adds up to 1 + 2 + 4 s (half that on average, with full jitter).
+Express workflows are billed by duration and callers wait for them, so the hot paths must stay short and
+the failure paths honest. Each path runs ``RUNS`` times on the local engine, on this breaker and on the
+workflow before issue 9 (``benchmarks/previous.py``) in the same run. Callers call as the client does
+(``StartSyncExecution``). Counts come from the executions' histories (every ``TaskScheduled`` is one
+service call, retries included), from the engine's Lambda runtime and from the execution log group.
+Waits (``Back off``, ``Retry`` backoff) are recorded by the engine's clock at scale 0: the times exclude
+them, the *waits* column says how long an execution on AWS would spend in them (mean of the runs).
 
 The reference sample's paths are measured the same way, for the cost model. Run with ``make bench``;
-the table goes into ``docs/performance.md``, the figures into ``docs/path-costs.json``.
+the tables go into ``docs/performance.md``, the figures into ``docs/path-costs.json``.
 """
 
 from __future__ import annotations
@@ -17,76 +18,116 @@ import json
 import os
 import platform
 import statistics
+import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
+from benchmarks.calls import SUCCEEDED, Call, timed_call, workflow_client
 from benchmarks.cost_model import Work
-from benchmarks.report import DOCUMENT, percentile, write_section
+from benchmarks.previous import PREVIOUS_ASL, PREVIOUS_FAILURE_THRESHOLD, deploy_previous
 from benchmarks.reference import deploy_reference, function_arn
-from circuit_breaker.history import ExecutionPath
-from tests.conftest import Breaker, Outcome
+from benchmarks.report import DOCUMENT, machine_load, percentile, write_section
+from circuit_breaker.client import CircuitBreakerClient
+from circuit_breaker.history import ExecutionPath, fetch_path
+from circuit_breaker.settings import CalleeSettings
+from tests.conftest import Breaker
 
 RUNS = int(os.environ.get("BENCH_RUNS", "50"))
 FIGURES = DOCUMENT.parent / "path-costs.json"
 DEFINITION = Path(__file__).resolve().parent.parent / "statemachine" / "circuit_breaker.asl.json"
+#: Larger than the 256 KiB a state may hold: the callee answers, the workflow cannot pass the answer on.
+TOO_LARGE = json.dumps({"blob": "x" * 300_000}).encode()
+
+THIS_BREAKER, BEFORE = "this breaker", "before issue 9"
 
 
-@dataclass
+@dataclass(frozen=True)
+class Workflow:
+    """A deployed circuit-breaker workflow and what its paths need to know of it."""
+
+    name: str
+    client: CircuitBreakerClient
+    definition: Path
+    failure_threshold: int
+    retry_wait_state: str
+    """Where an execution waits between attempts: a Wait state now, ``Call callee``'s Retry before."""
+
+
+@dataclass(frozen=True)
 class PathCase:
     name: str
     callee: str
     payload: dict
-    prepare: Callable[[Breaker], None]
+    prepare: Callable[[Breaker, Workflow], None]
     expect: str
+    """How the path ends on this breaker (checked on every run)."""
+    during: Callable[[Breaker, Workflow], None] | None = None
+    """Done while the execution is held at its first retry wait (:meth:`EngineClock.gate`)."""
 
 
-def _nothing(_: Breaker) -> None:
+def _nothing(_: Breaker, __: Workflow) -> None:
     pass
 
 
-def _open(b: Breaker) -> None:
+def _open(b: Breaker, _: Workflow) -> None:
     until = int(b.now()) + 300
     b.put_item("flaky", CircuitStatus="OPEN", OpenUntil=until, ExpiryTimeStamp=until + 300, ConsecutiveOpens=1)
 
 
-def _break_over(b: Breaker) -> None:
+def _isolated(b: Breaker, _: Workflow) -> None:
+    b.put_item("flaky", CircuitStatus="ISOLATED", Reason="maintenance (benchmark)", IsolatedBy="ops")
+
+
+def _break_over(b: Breaker, _: Workflow) -> None:
     ended = int(b.now()) - 1
     b.put_item("flaky", CircuitStatus="OPEN", OpenUntil=ended, ExpiryTimeStamp=ended + 300, ConsecutiveOpens=1)
 
 
-def _one_below_threshold(b: Breaker) -> None:
+def _one_below_threshold(b: Breaker, workflow: Workflow) -> None:
     live = int(b.now()) + 60
-    b.put_item("flaky", CircuitStatus="CLOSED", Failures=2, WindowEndsAt=live, ExpiryTimeStamp=live)
+    b.put_item("flaky", CircuitStatus="CLOSED", Failures=workflow.failure_threshold - 1, WindowEndsAt=live, ExpiryTimeStamp=live)
 
 
-def _clear(b: Breaker) -> None:
-    b.dynamodb.delete_item(TableName=b.table, Key={"ServiceName": {"S": "flaky"}})
+def _clear(b: Breaker, _: Workflow) -> None:
+    b.clear()
 
 
-def _store_down(b: Breaker) -> None:
+def _store_down(b: Breaker, _: Workflow) -> None:
     b.engine.faults.clear()
     b.engine.faults.inject("dynamodb", "GetItem", "ProvisionedThroughputExceededException")
 
 
+def _answer_too_large(b: Breaker, _: Workflow) -> None:
+    b.clear()
+    b.engine.runtime.script(b.engine.function_name("Echo"), TOO_LARGE, None, times=4)
+
+
 CASES = [
-    PathCase("healthy (no item)", "echo", {"order": 42}, _nothing, "SUCCEEDED"),
+    PathCase("healthy (no item)", "echo", {"order": 42}, _nothing, SUCCEEDED),
     PathCase("fast fail (open)", "flaky", {"fail": False}, _open, "CircuitBreaker.CircuitOpen"),
-    PathCase("callee failure (first in window)", "flaky", {"fail": True}, _clear, "CircuitBreaker.CalleeFailed"),
-    PathCase("callee failure that opens", "flaky", {"fail": True}, _one_below_threshold, "CircuitBreaker.CalleeFailed"),
-    PathCase("probe, callee healthy (closes)", "flaky", {"fail": False}, _break_over, "SUCCEEDED"),
-    PathCase("probe, callee failing (reopens)", "flaky", {"fail": True}, _break_over, "CircuitBreaker.CalleeFailed"),
-    PathCase("table unreadable, fail open", "echo", {"order": 42}, _store_down, "SUCCEEDED"),
+    PathCase("isolated", "flaky", {"fail": False}, _isolated, "CircuitBreaker.CircuitIsolated"),
+    PathCase("callee failure, 4 attempts", "flaky", {"fail": True}, _clear, "CircuitBreaker.CalleeFailed"),
+    PathCase("failure that opens", "flaky", {"fail": True}, _one_below_threshold, "CircuitBreaker.CalleeFailed"),
+    PathCase("retry stopped: opened during backoff", "flaky", {"fail": True}, _clear, "CircuitBreaker.CircuitOpen", during=_open),
+    PathCase("ignored error (answer)", "payment", {"fail": True, "error": "CardDeclined"}, _clear, "CircuitBreaker.CalleeFailed"),
+    PathCase("probe closes", "flaky", {"fail": False}, _break_over, SUCCEEDED),
+    PathCase("probe reopens", "flaky", {"fail": True}, _break_over, "CircuitBreaker.CalleeFailed"),
+    PathCase("table unreadable, fail open", "echo", {"order": 42}, _store_down, SUCCEEDED),
+    PathCase("table unreadable, fail closed", "echo-closed", {"order": 42}, _store_down, "CircuitBreaker.StoreUnavailable"),
+    PathCase("answer too large", "echo", {"order": 42}, _answer_too_large, "CircuitBreaker.CalleeFailed"),
 ]
 
-_ENTRIES = {
-    name: len(state["Arguments"]["Entries"])
-    for name, state in json.loads(DEFINITION.read_text())["States"].items()
-    if state.get("Resource") == "arn:aws:states:::events:putEvents"
-}
+
+def _event_entries(definition: Path) -> dict[str, int]:
+    return {
+        name: len(state["Arguments"]["Entries"])
+        for name, state in json.loads(definition.read_text())["States"].items()
+        if state.get("Resource") == "arn:aws:states:::events:putEvents"
+    }
 
 
 def _reads(path: ExecutionPath) -> int:
@@ -97,22 +138,18 @@ def _writes(path: ExecutionPath) -> int:
     return sum(v.attempts for v in path.visits if v.kind.startswith("dynamodb:") and v.kind != "dynamodb:getItem")
 
 
-def _events(path: ExecutionPath) -> int:
-    return sum(_ENTRIES.get(v.name, 0) for v in path.visits if v.kind.startswith("events:") and not v.errors)
-
-
 def _retries(path: ExecutionPath) -> int:
     return sum(max(0, v.attempts - 1) for v in path.visits)
 
 
-def _log_bytes(breaker: Breaker, outcome: Outcome, since_ms: int) -> int:
+def _log_records(breaker: Breaker, execution_arn: str, since_ms: int) -> list[str]:
     logs = breaker.engine.session().client("logs")
     events = logs.filter_log_events(logGroupName=breaker.engine.deployment().log_group_name, startTime=since_ms)["events"]
-    return sum(len(e["message"].encode()) for e in events if json.loads(e["message"]).get("execution_arn") == outcome.arn)
+    return [e["message"] for e in events if json.loads(e["message"]).get("execution_arn") == execution_arn]
 
 
-def _engine_ms(outcome: Outcome) -> float:
-    visits = outcome.path.visits
+def _engine_ms(path: ExecutionPath) -> float:
+    visits = path.visits
     return (visits[-1].exited - visits[0].entered).total_seconds() * 1000 if visits and visits[-1].exited else float("nan")
 
 
@@ -120,97 +157,184 @@ def _callee_invocations(breaker: Breaker) -> int:
     return breaker.invocations("Flaky") + breaker.invocations("Echo")
 
 
-def _measure_breaker(breaker: Breaker) -> tuple[list[tuple[str, ...]], dict[str, dict]]:
-    rows, figures = [], {}
+def _held_call(breaker: Breaker, workflow: Workflow, case: PathCase) -> Call:
+    """Call, hold the execution at its first retry wait, change the circuit (``case.during``), let it go on."""
+    gate = breaker.engine.clock.gate(workflow.retry_wait_state)
+    answer: list[Call] = []
+    caller = threading.Thread(target=lambda: answer.append(timed_call(workflow.client, case.callee, case.payload)))
+    caller.start()
+    if not gate.reached.wait(30):
+        raise AssertionError(f"{workflow.name}: no execution reached {workflow.retry_wait_state!r}")
+    assert case.during is not None
+    case.during(breaker, workflow)
+    gate.release()
+    caller.join(60)
+    return answer[0]
+
+
+def _one(values: set, case: str, what: str) -> int:
+    """The single value every run of a path gave (paths are deterministic in their counts)."""
+    if len(values) != 1:
+        raise AssertionError(f"{case}: {what} differed between runs: {sorted(values)}")
+    return next(iter(values))
+
+
+def _measure(breaker: Breaker, workflow: Workflow, check: bool) -> dict[str, dict]:
+    entries = _event_entries(workflow.definition)
+    figures = {}
     for case in CASES:
-        wall, inside, transitions, reads, writes, lambdas, events = [], [], set(), set(), set(), set(), set()
         breaker.clear()
-        breaker.call(case.callee, case.payload)  # warm the handler modules
-        log_bytes = 0
+        timed_call(workflow.client, "echo", {"warm": True})  # handler modules loaded, clients built
+        outcomes, transitions, reads, writes, lambdas, events = set(), set(), set(), set(), set(), set()
+        engine_ms, call_ms, waits = [], [], []
+        log_bytes = log_records = 0
         for run in range(RUNS):
-            case.prepare(breaker)
+            case.prepare(breaker, workflow)
             before = _callee_invocations(breaker)
             since_ms = int(time.time() * 1000) - 1
-            started = time.perf_counter()
-            arn = breaker.start({"callee": case.callee, "payload": case.payload})
-            breaker.client.wait(arn)
-            wall.append((time.perf_counter() - started) * 1000)
-            outcome = breaker.finish(arn)
-            assert (outcome.error or outcome.status) == case.expect, (case.name, outcome.error, outcome.cause)
-            inside.append(_engine_ms(outcome))
-            transitions.add(outcome.path.transitions)
-            reads.add(_reads(outcome.path))
-            writes.add(_writes(outcome.path))
-            events.add(_events(outcome.path))
+            call = _held_call(breaker, workflow, case) if case.during else timed_call(workflow.client, case.callee, case.payload)
             lambdas.add(_callee_invocations(breaker) - before)
+            breaker.engine.faults.clear()
+            breaker.engine.runtime.clear_scripts()
+            if check:
+                assert call.outcome == case.expect, (workflow.name, case.name, call.outcome, call.cause)
+            path = fetch_path(breaker.sfn, call.execution_arn)
+            outcomes.add(call.outcome)
+            transitions.add(path.transitions)
+            reads.add(_reads(path))
+            writes.add(_writes(path))
+            events.add(sum(entries.get(v.name, 0) for v in path.visits if v.kind.startswith("events:") and not v.errors))
+            engine_ms.append(_engine_ms(path))
+            call_ms.append(call.seconds * 1000)
+            waits.append(sum(w["seconds"] for w in breaker.engine.clock.waits(call.execution_arn, kind=None)))
             if run == 0:
-                log_bytes = _log_bytes(breaker, outcome, since_ms)
+                records = _log_records(breaker, call.execution_arn, since_ms)
+                log_bytes, log_records = sum(len(r.encode()) for r in records), len(records)
         breaker.clear()
-        (only_reads,), (only_writes,), (only_lambdas,), (only_events,), (only_transitions,) = reads, writes, lambdas, events, transitions
-        figures[case.name] = asdict(Work(
-            reads=only_reads, writes=only_writes, callee_invocations=only_lambdas, events=only_events,
-            log_bytes=log_bytes, transitions=only_transitions,
-            backoff_seconds=3.5 if only_lambdas == 4 else 0.0,
-        ))
-        rows.append((
-            case.name, str(only_transitions), str(only_reads), str(only_writes), str(only_lambdas), str(only_events),
-            f"{log_bytes / 1024:.1f}",
-            f"{statistics.median(inside):.0f}", f"{percentile(inside, 0.95):.0f}",
-            f"{statistics.median(wall):.0f}", f"{percentile(wall, 0.95):.0f}",
-        ))
-        print(f"{case.name:38} {rows[-1][1:]}")
-    return rows, figures
+        figures[case.name] = {
+            "outcome": _one(outcomes, case.name, "the outcome"),
+            "transitions": _one(transitions, case.name, "transitions"),
+            "reads": _one(reads, case.name, "reads"),
+            "writes": _one(writes, case.name, "writes"),
+            "callee_invocations": _one(lambdas, case.name, "invocations"),
+            "events": _one(events, case.name, "events"),
+            "log_bytes": log_bytes,
+            "log_records": log_records,
+            "backoff_seconds": round(statistics.mean(waits), 3),
+            "engine_ms_p50": round(statistics.median(engine_ms), 1),
+            "engine_ms_p95": round(percentile(engine_ms, 0.95), 1),
+            "call_ms_p50": round(statistics.median(call_ms), 1),
+            "call_ms_p95": round(percentile(call_ms, 0.95), 1),
+        }
+        print(f"{workflow.name:15} {case.name:38} {figures[case.name]}")
+    return figures
 
 
 def _measure_reference(breaker: Breaker) -> dict[str, dict]:
     """The reference sample's paths, for the cost model (a Standard workflow bills retries as transitions)."""
-    arn = deploy_reference(breaker, function_arn(breaker, "Flaky"))
+    client = workflow_client(breaker.engine.connection(), deploy_reference(breaker, function_arn(breaker, "Flaky")))
     figures = {}
     for name, payload in (("healthy", {"fail": False}), ("callee failure", {"fail": True}), ("fast fail (open)", {"fail": False})):
         before = breaker.invocations("Flaky")
-        execution = breaker.sfn.start_execution(stateMachineArn=arn, input=json.dumps({"callee": "flaky", "payload": payload}))["executionArn"]
-        breaker.client.wait(execution)
-        path = breaker.finish(execution).path
+        call = timed_call(client, "flaky", payload)
+        path = fetch_path(breaker.sfn, call.execution_arn)
         failed = any(v.name == "Update Circuit Status" for v in path.visits)
-        figures[name] = asdict(Work(
-            reads=0.5 * _reads(path),  # eventually consistent, as the sample's Query
-            writes=_writes(path),
-            callee_invocations=breaker.invocations("Flaky") - before,
-            status_lambdas=1 + (1 if failed else 0),  # GetCircuitStatus on every call, UpdateCircuitStatus on failures
-            transitions=path.transitions + _retries(path),
-            backoff_seconds=3.5 if failed else 0.0,
-        ))
+        figures[name] = {
+            "outcome": call.outcome,
+            "reads": 0.5 * _reads(path),  # eventually consistent, as the sample's Query
+            "writes": _writes(path),
+            "callee_invocations": breaker.invocations("Flaky") - before,
+            "status_lambdas": 1 + (1 if failed else 0),  # GetCircuitStatus on every call, UpdateCircuitStatus on failures
+            "transitions": path.transitions + _retries(path),
+            "backoff_seconds": round(sum(w["seconds"] for w in breaker.engine.clock.waits(call.execution_arn, kind=None)), 3),
+        }
     return figures
+
+
+def _table(figures: dict[str, dict]) -> list[str]:
+    lines = [
+        "| path | ends in | state transitions | DynamoDB reads | DynamoDB writes | Lambda invocations | events | log KB "
+        "| waits s (mean) | engine ms p50 | engine ms p95 | call ms p50 | call ms p95 |",
+        "|" + "---|" * 13,
+    ]
+    for name, f in figures.items():
+        lines.append(
+            f"| {name} | {f['outcome'].removeprefix('CircuitBreaker.')} | {f['transitions']} | {f['reads']} | {f['writes']} "
+            f"| {f['callee_invocations']} | {f['events']} | {f['log_bytes'] / 1024:.1f} | {f['backoff_seconds']:.2f} "
+            f"| {f['engine_ms_p50']:.0f} | {f['engine_ms_p95']:.0f} | {f['call_ms_p50']:.0f} | {f['call_ms_p95']:.0f} |"
+        )
+    return lines
+
+
+def _comparison(now: dict[str, dict], before: dict[str, dict]) -> list[str]:
+    lines = [
+        "| path | ends in (before → now) | Lambda invocations | state transitions | DynamoDB writes | waits s (mean) | call ms p50 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, new in now.items():
+        old = before[name]
+        ends = old["outcome"].removeprefix("CircuitBreaker.") + " → " + new["outcome"].removeprefix("CircuitBreaker.")
+        lines.append(
+            f"| {name} | {ends} | {old['callee_invocations']} → {new['callee_invocations']} | {old['transitions']} → {new['transitions']} "
+            f"| {old['writes']} → {new['writes']} | {old['backoff_seconds']:.2f} → {new['backoff_seconds']:.2f} "
+            f"| {old['call_ms_p50']:.0f} → {new['call_ms_p50']:.0f} |"
+        )
+    return lines
 
 
 @pytest.mark.benchmark
 def test_path_costs(breaker: Breaker) -> None:
-    rows, figures = _measure_breaker(breaker)
+    connection = breaker.engine.connection()
+    deployment = breaker.engine.deployment()
+    now = Workflow(THIS_BREAKER, workflow_client(connection, deployment), DEFINITION, CalleeSettings.failure_threshold, "Back off")
+    before = Workflow(BEFORE, workflow_client(connection, deploy_previous(breaker)), PREVIOUS_ASL, PREVIOUS_FAILURE_THRESHOLD, "Call callee")
+    load_before = machine_load()
+    figures = {THIS_BREAKER: _measure(breaker, now, check=True), BEFORE: _measure(breaker, before, check=False)}
+    load_after = machine_load()
+    healthy = figures[THIS_BREAKER]["healthy (no item)"]
+    assert (healthy["transitions"], healthy["reads"], healthy["callee_invocations"], healthy["writes"]) == (4, 1, 1, 0)
+    figures["reference sample"] = _measure_reference(breaker)
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    FIGURES.write_text(json.dumps({"this breaker": figures, "reference sample": _measure_reference(breaker)}, indent=2) + "\n")
+    FIGURES.write_text(json.dumps({"runs_per_path": RUNS, **figures}, indent=2) + "\n")
+    Work.from_figures(healthy)  # the cost model reads these figures
 
-    header = (
-        "| path | state transitions | DynamoDB reads | DynamoDB writes | Lambda invocations | events | log KB "
-        "| engine ms (median) | engine ms (p95) | call ms (median) | call ms (p95) |"
-    )
-    lines = [header, "|" + "---|" * 11] + ["| " + " | ".join(row) + " |" for row in rows]
     write_section(
         "path-costs",
         f"""## Path costs
 
 `make bench` (or `pytest -m benchmark -o addopts="" benchmarks/test_path_costs.py -s`), {RUNS} executions per path
-on the local engine, {platform.machine()} with {os.cpu_count()} cores, Python {platform.python_version()}.
-*State transitions* counts states entered; *DynamoDB reads/writes* count every request the workflow made,
-retries included; *events* are transition events published; *log KB* is what one execution writes to its log
-group at level ALL; *engine ms* is from the execution's first to its last history event, *call ms* what a caller
-waited (StartExecution, then DescribeExecution every 10 ms). Retry waits are not included (the failure paths
-spend 4 attempts; with the default policy the waits add up to 7 s at most, 3.5 s on average).
+on the local engine, {platform.machine()} with {os.cpu_count()} cores shared with other work (load average
+{load_before} before, {load_after} after), Python {platform.python_version()}. Callers call as the client does
+(`StartSyncExecution`). *State transitions* counts states entered; *DynamoDB reads/writes* count every request
+the workflow made, retries included; *events* are transition events published; *log KB* is what one execution
+writes to its log group at level ALL; *waits* is the time an execution spends in `Back off` (and in `Retry`
+backoff) on AWS, the mean of the runs: the engine recorded the waits without sleeping them, so *engine ms*
+(first to last history event) and *call ms* (what the caller waited) exclude them.
 
-{chr(10).join(lines)}
+### This breaker
 
-The healthy path makes one DynamoDB read and one Lambda call and writes nothing; a fast fail makes one read and
-no Lambda call. A failure writes once (twice and publishes one event when it opens the circuit); a probe writes
-twice (lease, then close or reopen) and publishes its two transitions in one call. Nothing on the healthy or
-fast-fail paths was added for events or metrics. Machine-readable figures: [`path-costs.json`](path-costs.json).
+{chr(10).join(_table(figures[THIS_BREAKER]))}
+
+The healthy path makes one DynamoDB read and one Lambda call in 4 transitions and writes nothing; a fast fail
+(open or isolated) calls no Lambda. A counted failure costs per attempt one invocation, one write (`Count failure`)
+and, before the next attempt, one read (`Get circuit` after `Back off`): 4 attempts are 4 invocations, 4 writes and
+3 more reads. When another execution opens the circuit during the backoff the execution
+stops at the next read with `CircuitOpen`, after one invocation. An ignored error (`CardDeclined` for `payment`) and
+an answer too large for a state are answers: one invocation, no write, no wait. A probe writes twice (lease, then
+close or reopen) and publishes its two transitions in one call. A callee's failure ends through `Describe failure`
+and `Fall back?` (2 transitions; a callee with a fallback answers from it there).
+
+### Before issue 9, same run
+
+The workflow before issue 9 (`benchmarks/previous_workflow.asl.json`: native `Retry` on `Call callee`, one count
+per call after its retries, threshold 3), deployed beside this one on the same engine and measured the same way.
+
+{chr(10).join(_table(figures[BEFORE]))}
+
+### What changed
+
+{chr(10).join(_comparison(figures[THIS_BREAKER], figures[BEFORE]))}
+
+Machine-readable figures of both and of the reference sample: [`path-costs.json`](path-costs.json).
 """,
     )

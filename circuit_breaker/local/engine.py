@@ -9,6 +9,7 @@ can use it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -36,6 +37,14 @@ LOCAL_REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 _engine_lock = threading.Lock()
+#: Net allocations before a young garbage collection while an engine runs (Python's default: 700).
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def _freeze_survivors(phase: str, info: dict[str, Any]) -> None:
+    """``gc.callbacks`` hook: after an older-generation collection, freeze what survived (``MotoEngine.tune_collector``)."""
+    if phase == "stop" and info.get("generation", 0) >= 1:
+        gc.freeze()
 
 
 class EngineError(RuntimeError):
@@ -74,6 +83,7 @@ class MotoEngine:
         self._mock: Any = None
         self._server: Any = None
         self._saved_environ: dict[str, str | None] = {}
+        self._saved_gc_threshold: tuple[int, ...] | None = None
 
     @property
     def account(self) -> str:
@@ -110,6 +120,7 @@ class MotoEngine:
             self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
             self._mock.start()
             self._after_start()
+            self.tune_collector()
         except BaseException:
             self.stop()
             raise
@@ -117,6 +128,41 @@ class MotoEngine:
 
     def _after_start(self) -> None:
         """What a subclass adds once moto runs (deploying a stack, say)."""
+
+    def tune_collector(self) -> None:
+        """Fit Python's cyclic garbage collector to the engine's work: no pauses of a second in which nothing runs.
+
+        Each execution allocates about 10,000 objects (its copy of the program, its events, its clients'
+        requests) that reference counting frees when it ends, and keeps about 120 (its history and logs,
+        which moto keeps for good). With the default threshold (700 net allocations) the collector runs
+        dozens of times per execution, moves what executions in flight hold into the old generation, and
+        so runs a full collection every couple of seconds under load, each scanning everything the
+        process keeps: moto, botocore's models, the deployed stack and every finished execution. After a
+        few thousand executions each took 0.5 to 2 s, with every execution stopped (``docs/performance.md``,
+        *The stalls in the outage run*). So: what the engine built at start is frozen (never scanned again;
+        it lives as long as the engine), a young collection waits for 50,000 net allocations, and what
+        survives a collection of the older generations is frozen too, so no collection scans the finished
+        executions again. The price: an object frozen while alive, in a reference cycle, that dies later is
+        never reclaimed (a few hundred objects per execution in flight at such a collection; reference
+        counting still frees everything else). :meth:`restore_collector` (which :meth:`stop` calls) undoes it.
+        """
+        if self._saved_gc_threshold is not None:
+            return
+        self._saved_gc_threshold = gc.get_threshold()
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *self._saved_gc_threshold[1:])
+        gc.callbacks.append(_freeze_survivors)
+
+    def restore_collector(self) -> None:
+        """Python's collector as it was before :meth:`tune_collector`: nothing frozen, the thresholds it had."""
+        if self._saved_gc_threshold is None:
+            return
+        if _freeze_survivors in gc.callbacks:
+            gc.callbacks.remove(_freeze_survivors)
+        gc.unfreeze()
+        gc.set_threshold(*self._saved_gc_threshold)
+        self._saved_gc_threshold = None
 
     def serve(self, host: str = "127.0.0.1", port: int = 4566) -> str:
         """Also answer AWS API calls over HTTP on ``host:port``; returns the endpoint URL.
@@ -147,6 +193,7 @@ class MotoEngine:
         self._saved_environ.clear()
         self.runtime.close()
         self._after_stop()
+        self.restore_collector()
         with _engine_lock:
             if MotoEngine._running is self:
                 MotoEngine._running = None

@@ -16,7 +16,7 @@ beside this one hold those functions, one concern each:
 - ``eventbridge``: PutEvents refusing non-object details, delivered events with their account
 - ``executions``: names, parsed-definition cache, output encoding, CloudWatch logging
 - ``waits``: ``Retry`` backoff and ``Wait`` states on the engine's :class:`EngineClock`
-- ``concurrency``: thread-safe clients, backend lookups, serialised DynamoDB requests
+- ``concurrency``: thread-safe clients, backend lookups, serialised DynamoDB requests, finished threads forgotten
 - ``dynamodb_requests``: DynamoDB's item operations validated (required members, table names) and answered as on AWS
 - ``dynamodb_expressions``: a DynamoDB expression that does not parse is AWS's ValidationException
 - ``fault_injection``: service errors on purpose (the engine's :class:`FaultInjector`)
@@ -372,7 +372,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "moto.stepfunctions.parser.backend.execution_worker",
         "ExecutionWorker._get_evaluation_entrypoint",
         "every execution parses its definition again with ANTLR (about 160 ms of CPU for this workflow, "
-        "holding the GIL): the parsed program is cached per definition and each execution gets a deep copy",
+        "holding the GIL): the parsed program is cached per definition (pickled) and each execution gets its own copy",
         _replacement(executions.cached_entrypoint),
     ),
     PatchPoint(
@@ -395,6 +395,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "every backend lookup takes a process-wide lock and looks itself up in a list of BackendDicts by value "
         "(dict equality over all their contents): concurrent executions queue on it",
         concurrency.fast_backend_lookup,
+    ),
+    PatchPoint(
+        f"{_SFN}.component.program.program",
+        "Program.eval",
+        "every thread an execution starts stays in moto's TMP_THREADS list for good: a long-running engine "
+        "keeps thousands of finished threads, which each full garbage collection scans",
+        concurrency.forgets_finished_threads,
     ),
     PatchPoint(
         "moto.dynamodb.responses",

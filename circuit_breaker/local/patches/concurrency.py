@@ -70,3 +70,26 @@ def serialised_dynamodb(original: Callable[..., Any]) -> Callable[..., Any]:
             return original(self)
 
     return call_action
+
+
+def forgets_finished_threads(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``Program.eval``: once a program has run, finished threads leave moto's ``TMP_THREADS``.
+
+    moto appends every thread it starts (each execution's program, each task state with a timeout) to
+    the module list ``TMP_THREADS`` and never removes one, so a long-running engine keeps every finished
+    thread with its locks and conditions, and the cyclic collector scans them all on each full collection.
+    Removal is one ``list.remove`` at a time: a thread appended meanwhile is never lost.
+    """
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    def eval(self: Any, env: Any) -> None:  # noqa: A001 - moto's name
+        try:
+            original(self, env)
+        finally:
+            for thread in [t for t in TMP_THREADS if not t.is_alive()]:
+                try:
+                    TMP_THREADS.remove(thread)
+                except ValueError:  # another execution removed it first
+                    pass
+
+    return eval
