@@ -154,7 +154,7 @@ def test_extension_costs(assembly: Path, template: dict[str, Any], engine: Local
     markdown = f"""
 ## The extension
 
-`pytest -m benchmark -o addopts="" benchmarks/test_extension.py -s` (about 2 min), {platform.machine()} with
+`make bench` (or `pytest -m benchmark -o addopts="" benchmarks/test_extension.py -s`, about 2 min), {platform.machine()} with
 {os.cpu_count()} cores, Python {platform.python_version()}: the extension process from the synthesized layer, beside
 a stand-in of the Extensions API, reading the local engine's table over HTTP; reads counted at the engine, two
 callees checked alternately.
