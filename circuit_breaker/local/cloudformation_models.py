@@ -12,6 +12,7 @@ subclasses of ``CloudFormationModel``; :func:`register` defines them and refresh
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
@@ -21,24 +22,46 @@ def _camel(key: str) -> str:
     return key[:1].lower() + key[1:]
 
 
-class MetricFilterModel(CloudFormationModel):
-    """``AWS::Logs::MetricFilter``, created with moto's Logs backend."""
+class _BackendResource:
+    """What each model here shares: a resource of a moto backend, named by its ``name``, with an ``Arn``.
 
-    def __init__(self, name: str, log_group_name: str) -> None:
-        self.name = name
-        self.log_group_name = log_group_name
+    A mixin, not a base class: moto finds models among the *direct* subclasses of ``CloudFormationModel``.
+    """
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "FilterName"
+    CFN_TYPE = ""
+    NAME_PROPERTY = ""
+    ARN_ATTRIBUTE: str | None = None
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Logs::MetricFilter"
+    def __init__(self, resource: Any) -> None:
+        self.resource = resource
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.CFN_TYPE
 
     @property
     def physical_resource_id(self) -> str:
-        return self.name
+        return str(self.resource.name)
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return cls.ARN_ATTRIBUTE is not None and attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if self.ARN_ATTRIBUTE is not None and attribute_name == "Arn":
+            return str(getattr(self.resource, self.ARN_ATTRIBUTE))
+        raise AttributeError(attribute_name)
+
+
+class MetricFilterModel(_BackendResource, CloudFormationModel):
+    """``AWS::Logs::MetricFilter``, created with moto's Logs backend."""
+
+    CFN_TYPE = "AWS::Logs::MetricFilter"
+    NAME_PROPERTY = "FilterName"
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -55,35 +78,15 @@ class MetricFilterModel(CloudFormationModel):
         logs_backends[account_id][region_name].put_metric_filter(
             name, properties["FilterPattern"], properties["LogGroupName"], transformations
         )
-        return cls(name, properties["LogGroupName"])
+        return cls(SimpleNamespace(name=name, log_group_name=properties["LogGroupName"]))
 
 
-class AlarmModel(CloudFormationModel):
+class AlarmModel(_BackendResource, CloudFormationModel):
     """``AWS::CloudWatch::Alarm`` (single-metric alarms), created with moto's CloudWatch backend."""
 
-    def __init__(self, alarm: Any) -> None:
-        self.alarm = alarm
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudWatch::Alarm"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.alarm.name
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
-            return self.alarm.alarm_arn
-        raise AttributeError(attribute_name)
+    CFN_TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROPERTY = "AlarmName"
+    ARN_ATTRIBUTE = "alarm_arn"
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -113,23 +116,10 @@ class AlarmModel(CloudFormationModel):
         return cls(alarm)
 
 
-class QueuePolicyModel(CloudFormationModel):
+class QueuePolicyModel(_BackendResource, CloudFormationModel):
     """``AWS::SQS::QueuePolicy``: the policy document set on each of its queues (moto's SQS backend)."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SQS::QueuePolicy"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
+    CFN_TYPE = "AWS::SQS::QueuePolicy"
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -143,35 +133,15 @@ class QueuePolicyModel(CloudFormationModel):
         backend = sqs_backends[account_id][region_name]
         for url in properties.get("Queues", []):
             backend.set_queue_attributes(url.rsplit("/", 1)[-1], {"Policy": json.dumps(properties["PolicyDocument"])})
-        return cls(resource_name)
+        return cls(SimpleNamespace(name=resource_name))
 
 
-class ScheduleGroupModel(CloudFormationModel):
+class ScheduleGroupModel(_BackendResource, CloudFormationModel):
     """``AWS::Scheduler::ScheduleGroup``, created with moto's Scheduler backend."""
 
-    def __init__(self, group: Any) -> None:
-        self.group = group
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Scheduler::ScheduleGroup"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.group.name
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
-            return self.group.arn
-        raise AttributeError(attribute_name)
+    CFN_TYPE = "AWS::Scheduler::ScheduleGroup"
+    NAME_PROPERTY = "Name"
+    ARN_ATTRIBUTE = "arn"
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -186,32 +156,12 @@ class ScheduleGroupModel(CloudFormationModel):
         return cls(group)
 
 
-class ScheduleModel(CloudFormationModel):
+class ScheduleModel(_BackendResource, CloudFormationModel):
     """``AWS::Scheduler::Schedule``, created (never fired) with moto's Scheduler backend."""
 
-    def __init__(self, schedule: Any) -> None:
-        self.schedule = schedule
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Scheduler::Schedule"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.schedule.name
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
-            return self.schedule.arn
-        raise AttributeError(attribute_name)
+    CFN_TYPE = "AWS::Scheduler::Schedule"
+    NAME_PROPERTY = "Name"
+    ARN_ATTRIBUTE = "arn"
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
