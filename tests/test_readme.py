@@ -93,4 +93,4 @@ def test_the_package_docstrings_cite_files_that_exist(module: str) -> None:
 
 def test_make_bench_takes_one_figure_everywhere() -> None:
     said = re.findall(r"bench\b[^\n]*?\(about ([^):]+)", README.read_text() + (PROJECT_DIR / "Makefile").read_text())
-    assert said and set(said) == {"6 min"}, said
+    assert len(said) >= 2 and len(set(said)) == 1, said
