@@ -50,6 +50,10 @@ def handler(event, context):
 RECORDER_NAME = "breaker-test-recorder"
 RECORDER_ARN = f"arn:aws:lambda:us-east-1:{LOCAL_ACCOUNT}:function:{RECORDER_NAME}"
 
+#: A function that calls the breaker again (tests/test_call_chains.py creates it).
+RELAY_NAME = "breaker-test-relay"
+RELAY_ARN = f"arn:aws:lambda:us-east-1:{LOCAL_ACCOUNT}:function:{RELAY_NAME}"
+
 #: A static fallback answer with everything that could break the registry's quoting: quotes, an apostrophe,
 #: backslashes, unicode and a would-be expression.
 STATIC_ANSWER = {"status": "degraded", "items": [], "note": "it's \"fine\" \\ ✓ {% $x %}"}
@@ -74,6 +78,7 @@ TEST_CALLEES: dict[str, dict[str, Any]] = {
     },
     "flaky-static": {"sample_function": "flaky", "failure_threshold": 2, "fallback": {"answer": STATIC_ANSWER}},
     "inspector": {"function_arn": INSPECTOR_ARN},
+    "relay": {"function_arn": RELAY_ARN, "failure_threshold": 1000, "timeout_seconds": 30},
     "recorder": {"function_arn": RECORDER_ARN, "failure_threshold": 3, "timeout_seconds": 2, "retry": {"max_attempts": 0}},
     "flaky-health": {
         "sample_function": "flaky",
