@@ -11,7 +11,7 @@ import pytest
 
 from circuit_breaker.local.patches import substitute_definition
 from circuit_breaker.definition import jsonata_literal_text
-from tests.conftest import INSPECTOR_ARN, RECORDER_ARN, STATIC_ANSWER, TEST_CALLEES
+from tests.conftest import INSPECTOR_ARN, RECORDER_ARN, RELAY_ARN, STATIC_ANSWER, TEST_CALLEES
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -171,7 +171,7 @@ def test_the_workflow_may_invoke_only_the_registered_functions(template: dict[st
     echo = logical_id(template, "AWS::Lambda::Function", "Echo")
     flaky = logical_id(template, "AWS::Lambda::Function", "Flaky")
     assert sorted(json.dumps(r) for r in invoke[0]["Resource"]) == sorted(
-        json.dumps(r) for r in [{"Fn::GetAtt": [echo, "Arn"]}, {"Fn::GetAtt": [flaky, "Arn"]}, INSPECTOR_ARN, RECORDER_ARN]
+        json.dumps(r) for r in [{"Fn::GetAtt": [echo, "Arn"]}, {"Fn::GetAtt": [flaky, "Arn"]}, INSPECTOR_ARN, RECORDER_ARN, RELAY_ARN]
     )
     table = logical_id(template, "AWS::DynamoDB::Table", "CircuitBreakerCircuitStatus")
     dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
