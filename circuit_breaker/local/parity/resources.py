@@ -1,6 +1,8 @@
 """What a recorded test created before it ran: functions, a table, an event route, a log group.
 
-Each replay gets fresh names (``parity-<n>-...``), so replays never see each other's resources;
+Each replay gets fresh names (``parity-<n>-...``), so replays never see each other's resources; functions
+are named as the recorded tests named theirs (``lambda_func_`` and 8 hexadecimal digits), because a name
+a function echoes counts in the ``Content-Length`` AWS recorded;
 :class:`Resources` keeps them, the tokens recipes use for them and the placeholders the recording
 wrote them as.
 """
@@ -16,6 +18,7 @@ from circuit_breaker.local.parity import functions
 from circuit_breaker.local.parity.recipes import Recipe
 
 _counter = itertools.count(1)
+_function_ids = itertools.count(0x10000000)
 _ROLE_POLICY = json.dumps(
     {
         "Version": "2012-10-17",
@@ -60,7 +63,7 @@ def create(session: Any, recipe: Recipe) -> Resources:
     lambda_client = session.client("lambda")
     for index, function in enumerate(recipe.functions, start=1):
         slot = "fn" if index == 1 else f"fn{index}"
-        name = f"{prefix}-{slot}"
+        name = f"lambda_func_{next(_function_ids):08x}"
         arn = lambda_client.create_function(
             FunctionName=name,
             Runtime="python3.12",
