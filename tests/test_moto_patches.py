@@ -438,3 +438,74 @@ def test_a_null_payload_of_lambda_invoke_reaches_the_function_as_an_empty_event(
         "Invoke",
     )
     assert json.loads(run_definition(engine, machine)["output"]) == {}
+
+
+def _status_events_to_queue(engine: LocalEngine, machine_arn: str) -> tuple[object, str]:
+    """An SQS queue receiving the default bus's aws.states events of one state machine."""
+    session = engine.session()
+    sqs, events = session.client("sqs"), session.client("events")
+    name = f"status-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"], "detail": {"stateMachineArn": [machine_arn]}}
+    events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return sqs, url
+
+
+def _received(sqs: object, url: str, expected: int, seconds: float = 3.0) -> list[dict]:
+    import time
+
+    bodies: list[dict] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and len(bodies) < expected:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", []):  # type: ignore[attr-defined]
+            bodies.append(json.loads(message["Body"]))
+        time.sleep(0.02)
+    return bodies
+
+
+@pytest.mark.parametrize(("machine_type", "expected"), [("STANDARD", ["RUNNING", "SUCCEEDED"]), ("EXPRESS", [])])
+def test_standard_executions_publish_their_status_changes_to_eventbridge(engine: LocalEngine, machine_type: str, expected: list[str]) -> None:
+    # AWS sends "Step Functions Execution Status Change" events to the default bus for Standard workflows
+    # only (Express workflows emit none); recorded: ../shared/parity/localstack-sfn/v2/base/test_base.snapshot.json,
+    # test_event_bridge_events_base.
+    sfn = engine.session().client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name=f"status-{machine_type.lower()}-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"done": True}, "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/probe",
+        type=machine_type,
+    )["stateMachineArn"]
+    sqs, url = _status_events_to_queue(engine, machine)
+    execution = sfn.start_execution(stateMachineArn=machine, input='{"n": 1}')["executionArn"]
+    assert wait_for_execution(sfn, execution, poll_interval=0.01, timeout=30)["status"] == "SUCCEEDED"
+    events = sorted(_received(sqs, url, len(expected) or 1, seconds=3.0 if expected else 0.5), key=lambda e: e["detail"]["status"])
+    assert [e["detail"]["status"] for e in events] == expected
+    for event in events:
+        assert event["source"] == "aws.states" and event["detail-type"] == "Step Functions Execution Status Change"
+        assert event["resources"] == [execution] and event["detail"]["executionArn"] == execution
+        assert event["detail"]["stateMachineArn"] == machine and json.loads(event["detail"]["input"]) == {"n": 1}
+    if expected:
+        running, succeeded = events
+        assert running["detail"]["stopDate"] is None and running["detail"]["output"] is None
+        assert running["detail"]["redriveStatusReason"] == "Execution is RUNNING and cannot be redriven"
+        assert json.loads(succeeded["detail"]["output"]) == {"done": True}
+        assert succeeded["detail"]["outputDetails"] == {"included": True}
+        assert succeeded["detail"]["stopDate"] >= succeeded["detail"]["startDate"]
+
+
+def test_a_failed_execution_publishes_its_error_and_cause(engine: LocalEngine) -> None:
+    sfn = engine.session().client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name=f"status-fail-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "on purpose"}}}),
+        roleArn="arn:aws:iam::123456789012:role/probe",
+    )["stateMachineArn"]
+    sqs, url = _status_events_to_queue(engine, machine)
+    execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    assert wait_for_execution(sfn, execution, poll_interval=0.01, timeout=30)["status"] == "FAILED"
+    ended = [e["detail"] for e in _received(sqs, url, 2) if e["detail"]["status"] != "RUNNING"]
+    assert len(ended) == 1 and ended[0]["status"] == "FAILED"
+    assert (ended[0]["error"], ended[0]["cause"], ended[0]["output"]) == ("Boom", "on purpose", None)
+    assert ended[0]["redriveStatus"] == "REDRIVABLE"

@@ -23,6 +23,7 @@ beside this one hold those functions, one concern each:
 - ``lambda_invoke``: handlers run in-process instead of in Docker, with their ClientContext
 - ``sdk_metadata``: integration results with the SDK's HTTP metadata, Lambda payloads read as strict JSON
 - ``cloudformation``: state machines and public parameters from a synthesized template
+- ``status_events``: Standard executions' status changes published to the default EventBridge bus
 - ``sync_executions``: ``StartSyncExecution`` (Express machines answer synchronously), as AWS answers it
 - ``task_credentials``: a Task's ``Credentials`` role must be assumable by the execution's role
 - ``unknown_operations``: an API moto lacks answers a 4xx naming it, not a 500 with a traceback
@@ -60,6 +61,7 @@ from circuit_breaker.local.patches import (
     lambda_invoke,
     sdk_metadata,
     service_errors,
+    status_events,
     sync_executions,
     task_credentials,
     unknown_operations,
@@ -526,6 +528,19 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "StartSyncExecution goes to the host sync-states.REGION.amazonaws.com (the operation's host prefix), "
         "which Step Functions' URL patterns do not match in process",
         sync_executions.with_sync_url_base,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.parser.backend.execution",
+        "Execution._get_start_execution_worker",
+        "a Standard execution that starts sends no 'Step Functions Execution Status Change' event (RUNNING) to the "
+        "default EventBridge bus, so rules matching source aws.states never fire",
+        status_events.announces_the_start,
+    ),
+    PatchPoint(
+        "moto.stepfunctions.parser.backend.execution",
+        "BaseExecutionWorkerCommunication.terminated",
+        "a Standard execution that ends (SUCCEEDED, FAILED, TIMED_OUT, ABORTED) sends no status change event either",
+        status_events.announces_the_end,
     ),
     PatchPoint(
         "moto.backend_index",
