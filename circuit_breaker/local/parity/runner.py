@@ -371,6 +371,21 @@ class Runner:
             answer["stepfunctions_events"] = sorted(messages, key=lambda e: json.dumps(e.get("detail", {})))
         return answer, extra
 
+    def _run_status_events(self, recording: Recording, recipe: Recipe, res: resources.Resources, definition: str):
+        """Step Functions' own status change events of one execution, as the test's queue received them.
+
+        The test routed the default bus's ``aws.states`` events of its state machine to a queue, ran one
+        execution, received until the last event was not RUNNING, and recorded the events sorted by time.
+        """
+        arn = self._create(recipe, definition, res)["stateMachineArn"]
+        pattern = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"], "detail": {"stateMachineArn": [arn]}}
+        queue_url = resources.route_events_to_queue(self.session, res, pattern)
+        started = self._start(arn, input_of(recipe, recording, res, self.account, self.region))
+        self._wait(started["executionArn"])
+        messages = self._collect_events(queue_url, len(recording.content.get("stepfunctions_events") or []))
+        answer = {"stepfunctions_events": sorted(messages, key=lambda e: e.get("time", ""))}
+        return answer, {started["executionArn"].rsplit(":", 1)[-1]: "<ExecArnPart_0idx>"}
+
 
 def judge(runner: Runner, recording: Recording) -> "Verdict":
     """Replay one recording and compare: a match, a mismatch with its diff, or not-run with why."""

@@ -59,7 +59,7 @@ class Recipe:
     """Objects put in the bucket: key -> JSON value, or :data:`RECORDED_ITEMS`."""
     input: Any = FROM_RECORDING
     kind: str = "history"
-    """``history`` | ``sync`` | ``async`` | ``logs`` | ``multi`` | ``create_error`` | ``events`` | ``api``."""
+    """``history`` | ``sync`` | ``async`` | ``logs`` | ``multi`` | ``create_error`` | ``events`` | ``status_events`` | ``api``."""
     sm_type: str = "STANDARD"
     role_placeholder: str = "snf_role_arn"
     log_level: str | None = None

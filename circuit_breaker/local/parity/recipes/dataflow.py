@@ -325,7 +325,15 @@ def _json_path_array(params: str | None) -> Recipe:
 
 @recipe(f"{_BASE}::test_event_bridge_events_base")
 def _status_events(params: str | None) -> Recipe:
-    return Recipe(not_run="the engine does not publish Step Functions' execution status change events to EventBridge (recipe not written)")
+    # The test waited 1 s (60 s on AWS) in wait_1_min, with its events routed to a queue; the transformers
+    # it added wrote fixed words over the detail's name and dates (null stopDate included).
+    return _base(
+        "wait_1_min",
+        kind="status_events",
+        set={"States.State_1.Seconds": 1},
+        input={},
+        fixed_keys={"name": "test_event_bridge_events-{short_uid()}", "startDate": "start-date", "stopDate": "stop-date"},
+    )
 
 
 # -- Wait ---------------------------------------------------------------------------------------------
