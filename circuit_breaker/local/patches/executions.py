@@ -183,9 +183,15 @@ def aws_context_object(original: Callable[..., Any]) -> Callable[..., Any]:
     return _get_evaluation_environment
 
 
-#: Why an execution that cannot be redriven cannot, by status (AWS's words; a failed, timed-out or aborted
-#: Standard execution can be).
+#: Statuses of an execution that cannot be redriven (a failed, timed-out or aborted Standard execution can be).
 _NOT_REDRIVABLE = {"RUNNING", "SUCCEEDED", "PENDING_REDRIVE"}
+
+
+def redrive_status(status: str) -> tuple[str, str | None]:
+    """``redriveStatus`` and ``redriveStatusReason`` of an execution in ``status``, in AWS's words."""
+    if status in _NOT_REDRIVABLE:
+        return "NOT_REDRIVABLE", f"Execution is {status} and cannot be redriven"
+    return "REDRIVABLE", None
 
 
 def describes_executions_as_aws(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -210,11 +216,10 @@ def describes_executions_as_aws(original: Callable[..., Any]) -> Callable[..., A
             if getattr(execution, "stop_date", None) is not None:
                 result["stopDate"] = execution.stop_date
         result.setdefault("redriveCount", 0)
-        if status in _NOT_REDRIVABLE:
-            result.setdefault("redriveStatus", "NOT_REDRIVABLE")
-            result.setdefault("redriveStatusReason", f"Execution is {status} and cannot be redriven")
-        else:
-            result.setdefault("redriveStatus", "REDRIVABLE")
+        redrive, reason = redrive_status(status)
+        result.setdefault("redriveStatus", redrive)
+        if reason is not None:
+            result.setdefault("redriveStatusReason", reason)
         return answer
 
     return describe_execution

@@ -20,7 +20,7 @@ import json
 import logging
 from typing import Any, Callable
 
-from circuit_breaker.local.patches.executions import _NOT_REDRIVABLE
+from circuit_breaker.local.patches.executions import redrive_status
 
 LOG = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ def status_detail(execution: Any, status: str) -> dict[str, Any]:
     machine = execution.state_machine
     version_arn = machine.arn if getattr(machine, "source_arn", None) else None
     succeeded = status == "SUCCEEDED"
+    redrive, redrive_reason = redrive_status(status)
     output = execution.output if succeeded else None
     if succeeded and not isinstance(output, str):
         output = json.dumps(output, separators=(",", ":"))
@@ -65,8 +66,8 @@ def status_detail(execution: Any, status: str) -> dict[str, Any]:
         "stateMachineAliasArn": None,
         "redriveCount": 0,
         "redriveDate": None,
-        "redriveStatus": "NOT_REDRIVABLE" if status in _NOT_REDRIVABLE else "REDRIVABLE",
-        "redriveStatusReason": f"Execution is {status} and cannot be redriven" if status in _NOT_REDRIVABLE else None,
+        "redriveStatus": redrive,
+        "redriveStatusReason": redrive_reason,
         "inputDetails": {"included": True},
         "outputDetails": {"included": True} if succeeded else None,
         "error": (execution.error or None) if status != "RUNNING" else None,
