@@ -21,13 +21,13 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml p
 demo: install
 	$(BIN)/breaker demo
 
-## test: unit tests, CDK assertions and executions of the real ASL on the local engine
+## test: unit tests, CDK assertions and executions of the real ASL on the local engine (two workers)
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 ## parity: replay AWS-recorded executions (../shared/parity, or $$PARITY_DATA) on the engine; writes docs/parity.{json,md}
 parity: install
-	$(BIN)/python -m circuit_breaker.local.parity
+	$(BIN)/python -m tools.parity
 
 ## synth: the CloudFormation template and assets into cdk.out/, with the pinned CDK CLI
 synth: install

@@ -4,7 +4,7 @@
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from circuit_breaker.deployment import DEFAULT_STACK_NAME
+from circuit_breaker.core.registry import DEFAULT_STACK_NAME
 from stacks.sample_stack import CircuitBreakerSampleStack
 
 app = cdk.App()

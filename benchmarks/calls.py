@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from circuit_breaker.client import CircuitBreakerClient
-from circuit_breaker.deployment import Deployment
-from circuit_breaker.errors import BreakerError
+from circuit_breaker.client.calls import CircuitBreakerClient
+from circuit_breaker.aws.deployment import Deployment
+from circuit_breaker.core.errors import BreakerError
 
 SUCCEEDED = "SUCCEEDED"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from circuit_breaker.local.patches import substitute_definition
-from circuit_breaker.settings import CalleeSettings
+from circuit_breaker.core.settings import CalleeSettings
 from tests.conftest import Breaker
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent

@@ -23,7 +23,7 @@ from benchmarks.calls import SUCCEEDED, Call, timed_call, workflow_client
 from benchmarks.load import FAILURE, SHORT_CIRCUIT, SUCCESS, run_load
 from benchmarks.previous import deploy_previous
 from benchmarks.report import DOCUMENT, machine_load, write_section
-from circuit_breaker.client import CircuitBreakerClient
+from circuit_breaker.client.calls import CircuitBreakerClient
 from tests.conftest import Breaker
 
 FIGURES = DOCUMENT.parent / "business-errors.json"

@@ -18,8 +18,8 @@ import time
 import pytest
 
 from benchmarks.report import DOCUMENT, percentile, write_section
-from circuit_breaker.client import CircuitBreakerClient
-from circuit_breaker.errors import CircuitOpenError
+from circuit_breaker.client.calls import CircuitBreakerClient
+from circuit_breaker.core.errors import CircuitOpenError
 from tests.conftest import Breaker
 
 CALLS = int(os.environ.get("BENCH_CACHE_CALLS", "1000"))

@@ -31,7 +31,7 @@ import pytest
 from benchmarks.calls import SUCCEEDED, timed_call, workflow_client
 from benchmarks.load import SUCCESS, collector_pauses, run_load
 from benchmarks.report import DOCUMENT, machine_load, percentile, write_section
-from circuit_breaker.client import CircuitBreakerClient
+from circuit_breaker.client.calls import CircuitBreakerClient
 from circuit_breaker.local.engine import LocalEngine
 from tests.conftest import Breaker
 

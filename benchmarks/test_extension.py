@@ -1,7 +1,7 @@
 """What the circuit-breaker extension costs: start-up (the function's cold start), table reads per 1,000 checks, latency.
 
 The real extension process from the synthesized layer, beside the tests' stand-in Extensions API,
-reads the engine's table over HTTP (``tests/extension_harness.py``). Reads are counted at the engine.
+reads the engine's table over HTTP (``tests/client/extension_harness.py``). Reads are counted at the engine.
 Writes the ``extension`` section of docs/performance.md and docs/extension.json.
 """
 
@@ -23,7 +23,7 @@ import pytest
 from benchmarks.report import DOCUMENT, percentile, write_section
 from circuit_breaker.local.engine import LocalEngine
 from tests.conftest import Breaker, endpoint  # noqa: F401 (fixture)
-from tests.extension_harness import Extension, layer_dir
+from tests.client.extension_harness import Extension, layer_dir
 
 STARTS = 10
 CHECKS = 1000

@@ -33,7 +33,7 @@ from benchmarks.load import FAILURE, SHORT_CIRCUIT, SUCCESS, LoadRun, run_load
 from benchmarks.previous import deploy_previous
 from benchmarks.reference import deploy_reference, function_arn
 from benchmarks.report import DOCUMENT, machine_load, write_section
-from circuit_breaker.client import CircuitBreakerClient
+from circuit_breaker.client.calls import CircuitBreakerClient
 from tests.conftest import Breaker
 
 PLOT = DOCUMENT.parent / "outage.png"

@@ -31,9 +31,9 @@ from benchmarks.cost_model import Work
 from benchmarks.previous import PREVIOUS_ASL, PREVIOUS_FAILURE_THRESHOLD, deploy_previous
 from benchmarks.reference import deploy_reference, function_arn
 from benchmarks.report import DOCUMENT, machine_load, percentile, write_section
-from circuit_breaker.client import CircuitBreakerClient
-from circuit_breaker.history import ExecutionPath, fetch_path
-from circuit_breaker.settings import CalleeSettings
+from circuit_breaker.client.calls import CircuitBreakerClient
+from circuit_breaker.operate.history import ExecutionPath, fetch_path
+from circuit_breaker.core.settings import CalleeSettings
 from tests.conftest import Breaker
 
 RUNS = int(os.environ.get("BENCH_RUNS", "50"))

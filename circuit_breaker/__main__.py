@@ -1,6 +1,6 @@
 """The ``breaker`` command's entry point (also ``python -m circuit_breaker``).
 
-The CLI lives in :mod:`circuit_breaker.cli`, which needs the ``cli`` extra (typer, rich); the local
+The CLI lives in :mod:`circuit_breaker.cli.app`, which needs the ``cli`` extra (typer, rich); the local
 engine needs the ``local`` extra and synthesis the ``cdk`` extra. Without them ``breaker`` says in one
 line which extra to install, instead of dying with ``No module named 'typer'``.
 """
@@ -33,7 +33,7 @@ def missing_extra(error: ModuleNotFoundError) -> str | None:
 
 def main() -> None:
     try:
-        from circuit_breaker.cli import main as cli_main
+        from circuit_breaker.cli.app import main as cli_main
 
         cli_main()
     except ModuleNotFoundError as error:

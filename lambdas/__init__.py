@@ -1,2 +1,4 @@
-"""Lambda code of this project: the sample callees (``echo``, ``flaky``; this app's only) and what the construct
-deploys (``health_check``, ``circuit_extension``), which the wheel ships as ``circuit_breaker.lambdas``."""
+"""This app's sample callees: ``echo`` (answers its payload) and ``flaky`` (fails or sleeps on request).
+
+The functions the construct itself deploys (the health check, the extension) ship inside the package, in
+``circuit_breaker/lambdas/``, so that the construct finds them wherever it is installed."""

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Collection, Mapping
 
-from circuit_breaker.settings import (
+from circuit_breaker.core.settings import (
     CalleeSettings,
     InvalidSettingsError,
     OnStoreError,

@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from circuit_breaker.deployment import (
+from circuit_breaker.core.registry import (
     OUTPUT_CALLEES,
     OUTPUT_DEAD_LETTER_QUEUE_URL,
     OUTPUT_EVENT_BUS_NAME,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import socket
 import time
 import zipfile
@@ -19,14 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
-from circuit_breaker.client import CircuitBreakerClient
-from circuit_breaker.history import ExecutionPath, fetch_path
+from circuit_breaker.client.calls import CircuitBreakerClient
+from circuit_breaker.operate.history import ExecutionPath, fetch_path
 from circuit_breaker.local.deployer import project_context, synthesize
 from circuit_breaker.local.engine import LOCAL_ACCOUNT, EngineConfig, LocalEngine
 from circuit_breaker.local.event_capture import EventCapture
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# `make test` is repeatable: each property test draws the same examples on every run, so a failure in CI is one
+# anybody can reproduce. HYPOTHESIS_PROFILE=explore draws new examples (as a fuzzing session would).
+hypothesis_settings.register_profile("repeatable", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 #: A function that is not part of the app, registered by ARN; created on the engine by the fixture.
 INSPECTOR_NAME = "breaker-test-inspector"
@@ -46,11 +54,11 @@ def handler(event, context):
     }
 '''
 
-#: A function that records each idempotency key once (tests/test_redrive.py creates it and its table).
+#: A function that records each idempotency key once (tests/operate/test_redrive.py creates it and its table).
 RECORDER_NAME = "breaker-test-recorder"
 RECORDER_ARN = f"arn:aws:lambda:us-east-1:{LOCAL_ACCOUNT}:function:{RECORDER_NAME}"
 
-#: A function that calls the breaker again (tests/test_call_chains.py creates it).
+#: A function that calls the breaker again (tests/workflow/test_call_chains.py creates it).
 RELAY_NAME = "breaker-test-relay"
 RELAY_ARN = f"arn:aws:lambda:us-east-1:{LOCAL_ACCOUNT}:function:{RELAY_NAME}"
 
@@ -270,7 +278,7 @@ def run_cli(endpoint: str, *args: str) -> tuple[int, str, str]:
     """Run ``breaker --endpoint-url ENDPOINT ARGS...``; returns exit code, stdout and stderr."""
     from typer.testing import CliRunner
 
-    from circuit_breaker.cli import app
+    from circuit_breaker.cli.app import app
 
     result = CliRunner().invoke(app, ["--endpoint-url", endpoint, *args])
     return result.exit_code, result.stdout, result.stderr

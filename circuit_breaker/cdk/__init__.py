@@ -1,22 +1,19 @@
 """The reusable CDK construct: ``from circuit_breaker.cdk import CircuitBreaker, CircuitBreakerProps, Callee``.
 
+Lives here: the construct (:mod:`.construct`) and its properties (:mod:`.props`), the registry it bakes into the
+definition (:mod:`.registry`), the files it deploys (:mod:`.assets`), metrics and alarms (:mod:`.monitoring`),
+health checks (:mod:`.health_checks`), the extension's layer and grant (:mod:`.extension`). May import
+:mod:`circuit_breaker.core` and aws-cdk-lib, nothing else of the package.
+
 Needs the ``cdk`` extra (``pip install 'serverless-circuit-breaker[cdk]'``): aws-cdk-lib and constructs.
 The state machine definition ships inside the package (``circuit_breaker/statemachine/`` in the wheel,
 ``statemachine/`` in the repository), so the construct synthesizes wherever it is installed.
 """
 
-from circuit_breaker.cdk.construct import (
-    Callee,
-    CircuitBreaker,
-    CircuitBreakerProps,
-    Fallback,
-    invoked_function_arns,
-    metric_ids,
-    registry_entry,
-    registry_substitution,
-    retry_entry,
-)
-from circuit_breaker.settings import CalleeSettings, HealthCheck, InvalidSettingsError, JitterStrategy, OnStoreError, RetryPolicy
+from circuit_breaker.cdk.construct import CircuitBreaker
+from circuit_breaker.cdk.props import Callee, CircuitBreakerProps, Fallback
+from circuit_breaker.cdk.registry import invoked_function_arns, metric_ids, registry_entry, registry_substitution, retry_entry
+from circuit_breaker.core.settings import CalleeSettings, HealthCheck, InvalidSettingsError, JitterStrategy, OnStoreError, RetryPolicy
 
 __all__ = [
     "Callee",

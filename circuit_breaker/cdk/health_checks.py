@@ -1,8 +1,8 @@
 """Scheduled health checks: one EventBridge Scheduler schedule per checked callee, one health-check function.
 
 Each schedule invokes the function every ``rate_minutes`` with its callee's
-:class:`~circuit_breaker.health.HealthCheckTask` as input; the function probes the callee and
-records the result on its circuit (``lambdas/health_check/``). Least privilege throughout: the
+:class:`~circuit_breaker.core.health.HealthCheckTask` as input; the function probes the callee and
+records the result on its circuit (``circuit_breaker/lambdas/health_check/``). Least privilege throughout: the
 function reads and writes the circuit table, puts events on the breaker's bus and may invoke only
 the callees whose check is a payload; the schedules' role may invoke only the function.
 """
@@ -22,10 +22,10 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from circuit_breaker.cdk.bundles import HEALTH_CHECK_HANDLER, health_check_code
-from circuit_breaker.health import HealthCheckTask
-from circuit_breaker.record import TABLE_ENV
-from circuit_breaker.settings import CalleeSettings
+from circuit_breaker.cdk.assets import HEALTH_CHECK_HANDLER, health_check_code
+from circuit_breaker.core.health import HealthCheckTask
+from circuit_breaker.core.record import TABLE_ENV
+from circuit_breaker.core.settings import CalleeSettings
 
 #: Powertools for AWS Lambda (Python), as pinned in requirements.txt; its public layer is looked up by version.
 POWERTOOLS_VERSION = "3.37.0"

@@ -22,7 +22,8 @@ from typing import Any, Mapping
 import boto3
 from moto import mock_aws
 
-from circuit_breaker.deployment import Connection, Deployment
+from circuit_breaker.aws.connection import Connection
+from circuit_breaker.aws.deployment import Deployment
 from circuit_breaker.local import patches
 from circuit_breaker.local.deployer import LocalDeployer, StackArtifact, load_stack, synthesize
 from circuit_breaker.local.faults import FaultInjector
@@ -68,7 +69,7 @@ class MotoEngine:
     What every local engine shares: moto started with Step Functions execution, the patches of
     :mod:`circuit_breaker.local.patches`, credentials that keep clients in the process, and the
     engine's Lambda runtime, clock and fault injector. :class:`LocalEngine` adds a deployed stack;
-    the parity harness (:mod:`circuit_breaker.local.parity`) uses this bare one.
+    the parity harness (:mod:`tools.parity`) uses this bare one.
 
     Only one engine runs per process (moto's backends are process-wide); use it as a context manager.
     """
@@ -168,7 +169,7 @@ class MotoEngine:
         """Also answer AWS API calls over HTTP on ``host:port``; returns the endpoint URL.
 
         Clients of the endpoint must not inject host prefixes (``StartSyncExecution`` goes to ``sync-HOST``):
-        boto3 with :func:`circuit_breaker.connection.local_client_config`, the aws CLI with
+        boto3 with :func:`circuit_breaker.aws.connection.local_client_config`, the aws CLI with
         ``AWS_DISABLE_HOST_PREFIX_INJECTION=true``.
         """
         if self._mock is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from circuit_breaker.circuits import EVENT_DETAIL_TYPE
+from circuit_breaker.core.transitions import EVENT_DETAIL_TYPE
 from circuit_breaker.local.engine import LocalEngine
 
 

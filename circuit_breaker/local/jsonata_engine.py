@@ -8,7 +8,7 @@ Lambda error's cause, say) evaluates like any other string.
 Step Functions runs the JavaScript JSONata 2.0.6; :mod:`circuit_breaker.local.jsonata_js` makes
 jsonata-python answer as it does (numbers as doubles, ``$string`` as ``JSON.stringify``, ...), and
 bindings go in and results come out as ``JSON.parse`` and ``JSON.stringify`` would hand them over.
-``tests/test_jsonata_differential.py`` checks the workflow's expressions against the reference.
+``tests/engine/test_jsonata_differential.py`` checks the workflow's expressions against the reference.
 """
 
 from __future__ import annotations

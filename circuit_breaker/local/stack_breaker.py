@@ -4,14 +4,14 @@ The construct tags its state machine (``circuit-breaker`` = the construct's path
 finds the tagged ``AWS::StepFunctions::StateMachine`` in the template it deployed and takes the ARN
 CloudFormation gave it; everything else (table, registry, log group, event bus, dead-letter queue)
 is read from that state machine the way the CLI and client read it on AWS
-(:meth:`circuit_breaker.deployment.Deployment.from_state_machine`).
+(:meth:`circuit_breaker.aws.deployment.Deployment.from_state_machine`).
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from circuit_breaker.deployment import DISCOVERY_TAG
+from circuit_breaker.core.registry import DISCOVERY_TAG
 
 
 class BreakerNotFoundError(LookupError):

@@ -29,7 +29,7 @@ beside this one hold those functions, one concern each:
 - ``unknown_operations``: an API moto lacks answers a 4xx naming it, not a 500 with a traceback
 
 :func:`apply` installs them all; it refuses to run on a moto version other than :data:`MOTO_VERSION`,
-and ``tests/test_moto_patches.py`` checks that every patched attribute still exists, so an upgrade that
+and ``tests/engine/test_moto_patches.py`` checks that every patched attribute still exists, so an upgrade that
 moves one fails loudly instead of silently running unpatched.
 """
 
@@ -68,7 +68,7 @@ from circuit_breaker.local.patches import (
     waits,
 )
 from circuit_breaker.local.patches.cloudformation import put_public_parameter, substitute_definition
-from circuit_breaker.local.patches.waits import EngineClock
+from circuit_breaker.local.clock import EngineClock
 
 if TYPE_CHECKING:
     from circuit_breaker.local.faults import FaultInjector

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from circuit_breaker.local.faults import FaultInjector
     from circuit_breaker.local.lambda_runtime import LambdaRuntime
-    from circuit_breaker.local.patches.waits import EngineClock
+    from circuit_breaker.local.clock import EngineClock
 
 
 class PatchesNotInstalledError(RuntimeError):

@@ -4,7 +4,7 @@ moto carries the interpreter's synchronous execution (``SyncExecution``: the pro
 caller's thread) but no API in front of it, and its URL patterns do not match the host botocore sends
 this operation to (``sync-states.REGION.amazonaws.com``: the operation's host prefix ``sync-``). This
 module adds the operation to moto's Step Functions API and the host to its URL patterns, and answers
-as AWS does (``tests/test_sync_execution.py`` checks the shape against AWS's recorded answers):
+as AWS does (``tests/engine/test_sync_execution.py`` checks the shape against AWS's recorded answers):
 
 - Express machines only; a Standard machine gets ``StateMachineTypeNotSupported`` (HTTP 400);
 - HTTP 200 whatever the outcome: ``status`` is ``SUCCEEDED``, ``FAILED`` (with ``error`` and ``cause``)
@@ -14,7 +14,7 @@ as AWS does (``tests/test_sync_execution.py`` checks the shape against AWS's rec
 - ``billingDetails``: the duration rounded up to 100 ms and 64 MB, as Express bills.
 
 Over HTTP the client must not prepend the host prefix (``sync-127.0.0.1`` resolves nowhere): boto3
-needs ``Config(inject_host_prefix=False)`` (:func:`circuit_breaker.connection.local_client_config`), the
+needs ``Config(inject_host_prefix=False)`` (:func:`circuit_breaker.aws.connection.local_client_config`), the
 aws CLI ``AWS_DISABLE_HOST_PREFIX_INJECTION=true``.
 """
 

@@ -1,0 +1,83 @@
+"""The extension's HTTP server on localhost: ``GET /circuits/{callee}`` and nothing else.
+
+Bound to 127.0.0.1 only (nothing outside the execution environment reaches it), one thread per
+connection, HTTP/1.1 keep-alive so a function that reuses its connection pays no handshake per check.
+Every answer is JSON; an unknown callee is a 404 naming the registered ones.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from circuit_breaker.core.extension_api import CIRCUITS_PATH
+from circuit_breaker.lambdas.circuit_extension.cache import CircuitCache
+from circuit_breaker.core.registry import not_registered
+
+HOST = "127.0.0.1"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "circuit-breaker-extension"
+    # Headers and body go out in two writes; with Nagle's algorithm a kept-alive client's delayed ACK stalls
+    # the second for ~40 ms on every check.
+    disable_nagle_algorithm = True
+    cache: CircuitCache  # set on the subclass the server makes
+
+    def _send(self, status: int, document: Any) -> None:
+        body = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path = urllib.parse.urlsplit(self.path).path
+        registered = sorted(self.cache.config.callees)
+        if not path.startswith(CIRCUITS_PATH) or path == CIRCUITS_PATH:
+            self._send(404, {"error": "NotFound", "message": f"ask GET {CIRCUITS_PATH}{{callee}}; registered: {', '.join(registered)}", "registered": registered})
+            return
+        callee = urllib.parse.unquote(path[len(CIRCUITS_PATH):])
+        if not self.cache.knows(callee):
+            self._send(404, {
+                "error": "UnknownCallee", "callee": callee[:200],
+                "message": not_registered(callee[:200], registered, "this function"),
+                "registered": registered,
+            })  # fmt: skip
+            return
+        self._send(200, self.cache.answer(callee).as_dict())
+
+    def _refuse(self) -> None:
+        self._send(405, {"error": "MethodNotAllowed", "message": f"only GET {CIRCUITS_PATH}{{callee}} is served"})
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = _refuse  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: the function's logs are the user's
+        return
+
+
+class CircuitServer:
+    """Serves ``cache`` on ``127.0.0.1:port`` from a background thread."""
+
+    def __init__(self, cache: CircuitCache, port: int) -> None:
+        handler = type("CircuitHandler", (_Handler,), {"cache": cache})
+        self._server = ThreadingHTTPServer((HOST, port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="circuit-server", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,128 @@
+"""Configuration: callee settings, retry policy and the cdk.json context block, with their errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from circuit_breaker.cdk import Callee, registry_entry, retry_entry
+from circuit_breaker.core.settings import CalleeSettings, InvalidSettingsError, OnStoreError, RetryPolicy, validate_callee_name
+from stacks.context import parse_breaker_context
+
+SAMPLES = ("echo", "flaky")
+
+
+def test_defaults_are_those_of_the_design() -> None:
+    settings = CalleeSettings()
+    assert (settings.failure_threshold, settings.failure_window_seconds, settings.break_seconds) == (5, 60, 30)
+    assert (settings.max_break_seconds, settings.timeout_seconds, settings.on_store_error) == (300, 10, None)
+    assert (settings.ignored_errors, settings.retry, settings.deadline_seconds) == ((), None, 50)
+    retry = RetryPolicy()
+    assert retry.delays() == [1, 2, 4]
+    assert RetryPolicy(max_attempts=5).delays() == [1, 2, 4, 8, 8]  # capped at max_delay_seconds
+    assert RetryPolicy(interval_seconds=1, backoff_rate=1.5, max_attempts=3).delays() == [1, 2, 3]  # whole seconds
+
+
+def test_the_default_policy_fits_every_attempt_before_the_default_deadline() -> None:
+    settings, retry = CalleeSettings(), RetryPolicy()
+    worst = (retry.max_attempts + 1) * settings.timeout_seconds + sum(retry.delays())
+    assert worst <= settings.deadline_seconds < 60  # under a caller's 60-second SDK read timeout
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        ({"failure_threshold": 0}, "failure_threshold must be between 1 and 1000"),
+        ({"failure_threshold": "3"}, "failure_threshold must be a whole number"),
+        ({"break_seconds": 60, "max_break_seconds": 30}, "must not be less than break_seconds"),
+        ({"timeout_seconds": 301}, "timeout_seconds must be between 1 and 300"),
+        ({"on_store_error": "ignore"}, "on_store_error must be 'call'"),
+        ({"window": 5}, "unknown setting(s) window"),
+        ({"ignored_errors": "CardDeclined"}, "ignored_errors must be a list of error names"),
+        ({"ignored_errors": ["Card'Declined"]}, "is not an error name"),
+        ({"ignored_errors": ["States.Timeout"]}, "cannot be ignored: timeouts"),
+        ({"ignored_errors": ["Lambda.ServiceException"]}, "cannot be ignored"),
+        ({"ignored_errors": ["A", "A"]}, "lists a name twice"),
+        ({"retry": {"max_attempts": 100}}, "max_attempts must be between 0 and 99"),
+        ({"retry": {"tries": 2}}, "unknown retry setting(s) tries"),
+        ({"retry": 3}, "retry must be a retry policy"),
+        ({"deadline_seconds": 286}, "deadline_seconds must be between 1 and 285"),
+        ({"deadline_seconds": 5, "timeout_seconds": 10}, "deadline_seconds (5) must be at least timeout_seconds (10)"),
+    ],
+)
+def test_bad_callee_settings_say_what_is_wrong(values: dict, says: str) -> None:
+    with pytest.raises(InvalidSettingsError, match="callees.x") as raised:
+        CalleeSettings.from_mapping(values, "circuit_breaker.callees.x")
+    assert says in str(raised.value)
+
+
+@pytest.mark.parametrize("name", ["", "-leading-dash", "has space", "quote'", 'dq"', "x" * 65, 7])
+def test_callee_names_that_could_break_an_expression_are_refused(name: object) -> None:
+    with pytest.raises(InvalidSettingsError, match="not valid"):
+        validate_callee_name(name)
+
+
+def test_context_registers_samples_and_existing_functions() -> None:
+    config = parse_breaker_context(
+        {
+            "callee_defaults": {"failure_threshold": 5},
+            "on_store_error": "fail",
+            "callees": {
+                "flaky": {"break_seconds": 10},
+                "payment": {"function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:payment", "timeout_seconds": 3},
+                "strict": {"sample_function": "flaky", "failure_threshold": 1},
+            },
+        },
+        SAMPLES,
+    )
+    by_name = {c.name: c for c in config.callees}
+    assert sorted(by_name) == ["echo", "flaky", "payment", "strict"]
+    assert by_name["echo"].settings.failure_threshold == 5 and by_name["echo"].sample_function == "echo"
+    assert by_name["flaky"].settings.break_seconds == 10
+    assert by_name["payment"].function_arn.endswith(":function:payment") and by_name["payment"].settings.timeout_seconds == 3
+    assert by_name["strict"].sample_function == "flaky" and by_name["strict"].settings.failure_threshold == 1
+    assert config.on_store_error is OnStoreError.FAIL
+
+
+@pytest.mark.parametrize(
+    ("block", "says"),
+    [
+        ({"retries": {}}, "unknown key(s) retries"),
+        ({"callees": {"payment": {}}}, "'payment' is not a sample function"),
+        ({"callees": {"payment": {"function_arn": "payment"}}}, "must be a Lambda function ARN"),
+        ({"callees": {"p": {"function_arn": 'arn:aws:lambda:eu-west-1:123456789012:function:pay"ment'}}}, "must be a Lambda function ARN"),
+        ({"callees": {"p": {"function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:pay:ment:x"}}}, "must be a Lambda function ARN"),
+        ({"log_execution_data": "no"}, "log_execution_data must be true"),
+        ({"callees": {"x": {"function_arn": "arn:aws:lambda:r:1:function:x", "sample_function": "echo"}}}, "not both"),
+        ({"callees": {"bad name": {}}}, "not valid"),
+        ({"retry": {"max_attempts": -1}}, "max_attempts must be between 0 and 99"),
+        ({"retry": {"jitter_strategy": "HALF"}}, "jitter_strategy must be 'FULL' or 'NONE'"),
+        ({"max_depth": 0}, "max_depth must be a whole number from 1 to 1000"),
+        ({"log_retention_days": 31}, "log_retention_days must be one of"),
+        ({"callees": []}, "callees must be an object"),
+    ],
+)
+def test_bad_context_fails_synth_with_the_key_named(block: dict, says: str) -> None:
+    with pytest.raises(InvalidSettingsError) as raised:
+        parse_breaker_context(block, SAMPLES)
+    assert says in str(raised.value)
+
+
+def test_a_callee_policy_overrides_the_breaker_wide_one_in_the_registry() -> None:
+    own = RetryPolicy(interval_seconds=2, backoff_rate=1.5, max_attempts=5, max_delay_seconds=20, jitter_strategy="NONE")
+    breaker_wide = RetryPolicy(max_attempts=1)
+    function = type("Fn", (), {"function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:p"})()
+    entry = registry_entry(Callee(function, CalleeSettings(retry=own, ignored_errors=["CardDeclined"])), OnStoreError.CALL, 1, breaker_wide)
+    assert entry["retry"] == {"intervalSeconds": 2, "backoffRate": 1.5, "maxAttempts": 5, "maxDelaySeconds": 20, "jitter": "NONE"}
+    assert entry["ignoredErrors"] == ["CardDeclined"] and entry["deadlineSeconds"] == 50
+    inherited = registry_entry(Callee(function, CalleeSettings()), OnStoreError.CALL, 1, breaker_wide)
+    assert inherited["retry"] == retry_entry(breaker_wide)
+
+
+def test_context_takes_a_callee_policy_and_ignored_errors() -> None:
+    config = parse_breaker_context(
+        {"callees": {"payment": {"function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:payment:live",
+                                 "ignored_errors": ["CardDeclined"], "retry": {"max_attempts": 1}}}},
+        SAMPLES,
+    )
+    payment = next(c for c in config.callees if c.name == "payment")
+    assert payment.settings.ignored_errors == ("CardDeclined",) and payment.settings.retry == RetryPolicy(max_attempts=1)
