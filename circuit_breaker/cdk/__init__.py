@@ -10,7 +10,11 @@ The state machine definition ships inside the package (``circuit_breaker/statema
 ``statemachine/`` in the repository), so the construct synthesizes wherever it is installed.
 """
 
-from circuit_breaker.cdk.construct import CircuitBreaker
+from circuit_breaker.cdk.node import use_supported_node
+
+use_supported_node()  # before aws-cdk-lib is imported: jsii needs Node.js 22 or 24
+
+from circuit_breaker.cdk.construct import CircuitBreaker  # noqa: E402
 from circuit_breaker.cdk.props import Callee, CircuitBreakerProps, Fallback
 from circuit_breaker.cdk.registry import invoked_function_arns, metric_ids, registry_entry, registry_substitution, retry_entry
 from circuit_breaker.core.settings import CalleeSettings, HealthCheck, InvalidSettingsError, JitterStrategy, OnStoreError, RetryPolicy

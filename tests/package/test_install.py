@@ -28,9 +28,9 @@ from tests.package.readme import bash_block, python_files
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DISTRIBUTION = "serverless-circuit-breaker"
 EXTRAS = ("cdk", "cli", "local")
-#: What the wheel is built from: the package, the definition and the Lambda code it ships (pyproject.toml maps
-#: statemachine/ and lambdas/ into the package).
-SOURCES = ("pyproject.toml", "README.md", "circuit_breaker", "statemachine", "lambdas")
+#: What the wheel is built from: the package (with the Lambda code it deploys) and the definition (pyproject.toml
+#: maps statemachine/ into the package).
+SOURCES = ("pyproject.toml", "README.md", "circuit_breaker", "statemachine")
 #: The code the construct deploys, which must ship in the wheel: the health-check function and the extension.
 SHIPPED_LAMBDAS = ("health_check", "circuit_extension")
 
@@ -179,3 +179,34 @@ def test_a_user_app_synthesizes_and_runs_on_the_local_engine(installed: Installe
     ran = run(python, "try_it.py", cwd=app, env=env)
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert ran.stdout.splitlines() == ["{'order': 42, 'paid': True}", "{'order': 7, 'paid': True}"]
+
+
+def test_a_checkout_synthesizes_with_only_the_requirements_installed(tmp_path: Path) -> None:
+    """As a CDK user starts: clone, ``pip install -r requirements.txt``, ``python app.py`` (what ``cdk synth`` runs).
+
+    The checkout is a copy of the tracked files; the virtualenv sees the pinned requirements (this repository's,
+    through a ``.pth`` line) but not the project itself, and its ``PATH`` holds only the machine's own Node.js:
+    the app must find its package, definition and Lambda code in the checkout, and the virtualenv's Node.js.
+    """
+    listed = run("git", "ls-files", "-z", cwd=PROJECT_DIR)
+    assert listed.returncode == 0, listed.stderr
+    checkout = tmp_path / "checkout"
+    for name in filter(None, listed.stdout.split("\0")):
+        if (PROJECT_DIR / name).is_file():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT_DIR / name, checkout / name)
+    venv = tmp_path / "v"
+    assert run(sys.executable, "-m", "venv", "--without-pip", venv).returncode == 0
+    see_repo_packages(venv / "bin" / "python")
+    env = {**clean_env(venv), "CDK_OUTDIR": str(tmp_path / "cdk.out")}
+    env.pop("JSII_NODE", None)
+    synthesized = run(venv / "bin" / "python", "app.py", cwd=checkout, env=env)
+    assert synthesized.returncode == 0, synthesized.stderr[-3000:]
+    assert "end-of-life" not in synthesized.stderr  # jsii ran on the virtualenv's Node.js, not an older one on PATH
+    template = json.loads((tmp_path / "cdk.out" / "CircuitBreaker.template.json").read_text())
+    kinds = {r["Type"] for r in template["Resources"].values()}
+    assert {"AWS::StepFunctions::StateMachine", "AWS::Lambda::LayerVersion"} <= kinds
+    layers = [p for p in (tmp_path / "cdk.out").glob("asset.*/extensions/circuit-breaker")]
+    assert len(layers) == 1 and (layers[0].parent.parent / "circuit-breaker-extension/circuit_breaker/core/record.py").is_file()
+    where = run(venv / "bin" / "python", "-c", "import circuit_breaker.cdk.assets as a; print(a.definition_path())", cwd=checkout, env=env)
+    assert where.stdout.strip() == str(checkout / "statemachine" / "circuit_breaker.asl.json"), where.stderr
