@@ -103,6 +103,16 @@ class Deployment:
         """Whether ``callee`` is registered; ``None`` when the registry is unknown."""
         return (callee in self.callees) if self.callees else None
 
+    def read_shards(self, callee: str) -> int:
+        """How many items each of the callee's circuits is kept on (1 when unknown)."""
+        registered = self.registry.get(callee)
+        return registered.read_shards if registered else 1
+
+    def keyed(self, callee: str) -> bool | None:
+        """Whether calls to ``callee`` may name a circuit key; ``None`` when the registry is unknown."""
+        registered = self.registry.get(callee)
+        return registered.circuit_keys if registered else None
+
     # -- building ------------------------------------------------------------------------------------------
 
     @classmethod

@@ -25,7 +25,7 @@ from constructs import Construct
 from circuit_breaker.cdk.assets import definition_path
 from circuit_breaker.cdk.extension import extension_layer, grant_read_circuits
 from circuit_breaker.cdk.health_checks import CircuitHealthChecks
-from circuit_breaker.cdk.monitoring import CircuitBreakerMonitoring
+from circuit_breaker.cdk.monitoring import CircuitBreakerMonitoring, optional_markers
 from circuit_breaker.cdk.props import Callee, CircuitBreakerProps
 from circuit_breaker.cdk.registry import extension_entries, invoked_function_arns, metric_ids, registry_substitution
 from circuit_breaker.core.extension_api import DEFAULT_CACHE_SECONDS, DEFAULT_PORT
@@ -100,7 +100,7 @@ class CircuitBreaker(Construct):
             assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
             description="Circuit breaker workflow: reads and writes its circuit table, invokes registered callees only",
         )
-        role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:UpdateItem"], resources=[self.table.table_arn]))
+        role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"], resources=[self.table.table_arn]))
         role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.event_bus.event_bus_arn]))
         role.add_to_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked_function_arns(self.props.callees))
@@ -208,6 +208,7 @@ class CircuitBreaker(Construct):
             state_machine=self.state_machine,
             metric_ids=metric_ids(self.props.callees),
             namespace=self.props.metrics_namespace,
+            extra_markers={name: optional_markers(callee.settings) for name, callee in self.props.callees.items()},
             stays_open_minutes=self.props.stays_open_minutes,
         )
 

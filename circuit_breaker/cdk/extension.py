@@ -27,6 +27,7 @@ from circuit_breaker.core.extension_api import (
     InvalidExtensionConfigError,
     encode_callees,
 )
+from circuit_breaker.core.record import item_name_patterns, leading_keys_condition
 from circuit_breaker.core.settings import InvalidSettingsError
 
 #: The runtimes whose Python the extension runs on (a separate process: it needs the runtime's python3 and botocore).
@@ -79,5 +80,7 @@ def grant_read_circuits(
         grantee=function,
         actions=["dynamodb:GetItem"],
         resource_arns=[table.table_arn],
-        conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": sorted(callees)}},
+        conditions=leading_keys_condition(
+            [p for name, entry in callees.items() for p in item_name_patterns(name, entry.read_shards, entry.circuit_keys)]
+        ),
     )

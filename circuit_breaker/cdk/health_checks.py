@@ -24,7 +24,7 @@ from constructs import Construct
 
 from circuit_breaker.cdk.assets import HEALTH_CHECK_HANDLER, health_check_code
 from circuit_breaker.core.health import HealthCheckTask
-from circuit_breaker.core.record import TABLE_ENV
+from circuit_breaker.core.record import TABLE_ENV, item_name_patterns, leading_keys_condition
 from circuit_breaker.core.settings import CalleeSettings
 
 #: Powertools for AWS Lambda (Python), as pinned in requirements.txt; its public layer is looked up by version.
@@ -73,8 +73,10 @@ class CircuitHealthChecks(Construct):
             iam.PolicyStatement(
                 actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                 resources=[table.table_arn],
-                # Only the circuits of the checked callees.
-                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": sorted(checks)}},
+                # Only the circuits of the checked callees (their read shards too, which a transition copies to).
+                conditions=leading_keys_condition(
+                    [p for name, (settings, _) in checks.items() for p in item_name_patterns(name, settings.read_shards)]
+                ),
             )
         )
         self.role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[event_bus.event_bus_arn]))
@@ -134,6 +136,7 @@ class CircuitHealthChecks(Construct):
                 break_seconds=settings.break_seconds,
                 max_break_seconds=settings.max_break_seconds,
                 function_arn=function.function_arn if check.kind == "payload" else None,
+                read_shards=settings.read_shards,
             )
             schedule = scheduler.CfnSchedule(
                 self,

@@ -1,7 +1,8 @@
 """Metrics, alarms and a dashboard for a circuit breaker, read from its execution logs.
 
 Nothing is added to the workflow's healthy path: the workflow marks what happened by assigning
-variables (``calling``, ``shortCircuited``, ``calleeFailed``, ``opened``, ``fellBack``) to the callee's
+variables (``calling``, ``shortCircuited``, ``calleeFailed``, ``opened``, ``fellBack``; ``observedShortCircuit``
+and ``slowCall`` for callees in observe mode or with ``slow_call_seconds``) to the callee's
 ``metricId``, Step Functions logs every state's assigned variables (logging level ALL), and one
 metric filter per callee and marker turns matching log events into a count. A metric filter cannot
 take a constant dimension, so each callee's metrics live in their own namespace,
@@ -19,6 +20,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from circuit_breaker.core.settings import CalleeSettings, Mode
+
 #: The workflow's markers (variables assigned to the callee's metricId) and the metric each becomes:
 #: Calls and CalleeFailures count invocations (every attempt and probe), so their ratio is a failure rate;
 #: ShortCircuits counts calls answered without invoking the callee; Opens, each open or reopen; Fallbacks,
@@ -31,9 +34,32 @@ MARKERS: Mapping[str, str] = {
     "fellBack": "Fallbacks",
 }
 
+#: Markers only some callees can produce, and the metric each becomes: ObservedShortCircuits counts the calls an
+#: ``observe``-mode callee would have failed fast (the callee was called anyway); SlowCalls counts answers slower
+#: than ``slow_call_seconds`` (counted towards opening). A callee gets their filters only when it can produce them.
+OPTIONAL_MARKERS: Mapping[str, str] = {
+    "observedShortCircuit": "ObservedShortCircuits",
+    "slowCall": "SlowCalls",
+}
+
 #: CloudWatch Logs allows 100 metric filters per log group.
 MAX_METRIC_FILTERS = 100
 MAX_MONITORED_CALLEES = MAX_METRIC_FILTERS // len(MARKERS)
+
+
+def optional_markers(settings: CalleeSettings) -> tuple[str, ...]:
+    """The optional markers a callee with ``settings`` can produce."""
+    markers = []
+    if settings.mode is Mode.OBSERVE:
+        markers.append("observedShortCircuit")
+    if settings.slow_call_seconds is not None:
+        markers.append("slowCall")
+    return tuple(markers)
+
+
+def metric_filter_count(callees: Mapping[str, CalleeSettings]) -> int:
+    """How many metric filters monitoring these callees takes (a log group takes at most 100)."""
+    return sum(len(MARKERS) + len(optional_markers(settings)) for settings in callees.values())
 
 
 @dataclass(frozen=True)
@@ -58,6 +84,7 @@ class CircuitBreakerMonitoring(Construct):
         state_machine: sfn.IStateMachine,
         metric_ids: Mapping[str, int],
         namespace: str,
+        extra_markers: Mapping[str, tuple[str, ...]] | None = None,
         stays_open_minutes: int,
         dashboard_name: str | None = None,
     ) -> None:
@@ -78,7 +105,7 @@ class CircuitBreakerMonitoring(Construct):
                     ),
                     metric_value="1",
                 ).metric(statistic="Sum", period=Duration.minutes(1))
-                for marker, metric_name in MARKERS.items()
+                for marker, metric_name in [*MARKERS.items(), *((m, OPTIONAL_MARKERS[m]) for m in (extra_markers or {}).get(callee, ()))]
             }
             self.alarms[callee] = CalleeAlarms(
                 opened=cloudwatch.Alarm(
@@ -124,6 +151,11 @@ class CircuitBreakerMonitoring(Construct):
                     left=[metrics["ShortCircuits"], metrics["Fallbacks"]],
                     right=[metrics["Opens"]],
                     width=12,
+                ),
+                *(
+                    [cloudwatch.GraphWidget(title=f"{callee}: observed and slow", left=[m for n, m in metrics.items() if n in OPTIONAL_MARKERS.values()], width=24)]
+                    if any(n in OPTIONAL_MARKERS.values() for n in metrics)
+                    else []
                 ),
                 cloudwatch.AlarmStatusWidget(
                     title=f"{callee}: alarms",

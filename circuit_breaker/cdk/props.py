@@ -16,7 +16,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
-from circuit_breaker.cdk.monitoring import MARKERS, MAX_MONITORED_CALLEES
+from circuit_breaker.cdk.monitoring import MAX_METRIC_FILTERS, metric_filter_count
 from circuit_breaker.core.settings import (
     CalleeSettings,
     InvalidSettingsError,
@@ -122,10 +122,12 @@ class CircuitBreakerProps:
         if not self.callees:
             raise InvalidSettingsError("register at least one callee: CircuitBreakerProps.callees is empty")
         validate_max_depth(self.max_depth, "max_depth")
-        if self.monitoring and len(self.callees) > MAX_MONITORED_CALLEES:
+        filters = metric_filter_count({name: callee.settings for name, callee in self.callees.items()}) if self.monitoring else 0
+        if filters > MAX_METRIC_FILTERS:
             raise InvalidSettingsError(
-                f"monitoring covers at most {MAX_MONITORED_CALLEES} callees ({len(MARKERS)} metric filters each, 100 per log group); "
-                f"{len(self.callees)} are registered: split them over several breakers, or set monitoring=False"
+                f"monitoring these {len(self.callees)} callees takes {filters} metric filters, and a log group takes at most "
+                f"{MAX_METRIC_FILTERS} (5 per callee, one more for observe mode and for slow_call_seconds each): "
+                "split them over several breakers, or set monitoring=False"
             )
         if not 1 <= self.stays_open_minutes <= 60:
             raise InvalidSettingsError(f"stays_open_minutes must be from 1 to 60, got {self.stays_open_minutes!r}")

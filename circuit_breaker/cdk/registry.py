@@ -13,7 +13,7 @@ from typing import Collection, Mapping
 from circuit_breaker.cdk.props import Callee, CircuitBreakerProps
 from circuit_breaker.core.extension_api import CalleeEntry
 from circuit_breaker.core.registry import callee_entry, not_registered, retry_entry  # noqa: F401 - retry_entry re-exported
-from circuit_breaker.core.settings import InvalidSettingsError, OnStoreError, RetryPolicy
+from circuit_breaker.core.settings import RAMP_START_SHARE, InvalidSettingsError, OnStoreError, RetryPolicy
 
 def invoked_function_arns(callees: Mapping[str, Callee]) -> list[str]:
     """Every function the workflow may invoke: the callees and their fallback functions, nothing else."""
@@ -92,5 +92,9 @@ def extension_entries(props: CircuitBreakerProps, callees: Collection[str] | Non
             probe_lease_seconds=settings.probe_lease_seconds,
             on_store_error=(settings.on_store_error or props.on_store_error).value,
             fallback=callee.fallback is not None,
+            read_shards=settings.read_shards,
+            circuit_keys=settings.circuit_keys,
+            ramp_seconds=settings.ramp_seconds,
+            ramp_start_share=RAMP_START_SHARE,
         )
     return entries

@@ -376,32 +376,38 @@ def print_status(views: list[CircuitView], title: str, now: float) -> None:
         table.add_column(column, overflow="fold")
     for view in views:
         record = view.record
+        state = _state_text(record, view.registered)
+        if view.lagging_shards:
+            state += f" (read shards {', '.join(map(str, view.lagging_shards))} of {len(view.shards) + 1} lag behind)"
         table.add_row(
-            clean(record.callee, CELL_LIMIT), _state_text(record, view.registered), _failures_text(record, now),
+            clean(record.circuit, CELL_LIMIT), state, _failures_text(record, now),
             _retry_text(record, now), clean(_detail_text(record), CELL_LIMIT),
         )  # fmt: skip
     out.print(table)
-    executions = [(v.record.callee, v.record.last_execution_arn) for v in views if v.record.last_execution_arn]
+    executions = [(v.record.circuit, v.record.last_execution_arn) for v in views if v.record.last_execution_arn]
     if executions:
         out.print(styled(("last executions (breaker history ARN shows one):", "bold")))
         for callee, arn in executions:
             out.print(styled(f"  {clean(callee, CELL_LIMIT)}  ", arn), soft_wrap=True)
     for view in views:
         for problem in view.record.problems:
-            out.print(styled((f"{clean(view.record.callee, CELL_LIMIT)}: malformed item: ", "yellow"), problem), soft_wrap=True)
+            out.print(styled((f"{clean(view.record.circuit, CELL_LIMIT)}: malformed item: ", "yellow"), problem), soft_wrap=True)
 
 
 @app.command()
 def status(
     ctx: typer.Context,
     callee: Annotated[Optional[str], typer.Argument(help="One callee; all of them when left out.")] = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="A key's own circuit (for a callee with circuit_keys).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (epoch seconds).")] = False,
 ) -> None:
     """Show every circuit (or one): state, failures in the window, when calls go through again, reason or last error."""
     name = None if callee is None else _callee_name(callee)
+    if key is not None and name is None:
+        raise fail("--key names a circuit of one callee: give the callee too (breaker status NAME --key KEY)")
     options = _options(ctx)
     circuits = options.circuits()
-    views = [circuits.get(name)] if name is not None else circuits.all()
+    views = [circuits.get(name, key)] if name is not None else circuits.all()
     if _json(ctx, as_json):
         _emit([view.as_dict() for view in views])
         return
@@ -414,35 +420,37 @@ def isolate(
     callee: Annotated[str, typer.Argument(help="The callee whose circuit to hold open.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded with your identity, shown to callers).")],
     for_seconds: Annotated[Optional[int], typer.Option("--for", help="Seconds until the isolation ends by itself; until reset when left out.")] = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="A key's own circuit (for a callee with circuit_keys).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (epoch seconds).")] = False,
 ) -> None:
     """Hold a circuit open: calls fail with CircuitBreaker.CircuitIsolated until reset (or --for ends)."""
     name = _callee_name(callee)
     if for_seconds is not None and for_seconds < 1:
         raise fail(f"--for must be a positive number of seconds, got {for_seconds}", "leave --for out to isolate until `breaker reset`")
-    change = _options(ctx).circuits().isolate(name, reason, for_seconds)
+    change = _options(ctx).circuits().isolate(name, reason, for_seconds, key)
     if _json(ctx, as_json):
         _emit({**change.after.as_dict(), "from": change.before.state.value})
         return
     record = change.after.record
     until = "until reset" if record.expires_at is None else f"until {moment(record.expires_at)}"
-    console().print(styled((name, "bold"), f" isolated {until} by {record.isolated_by} (was {change.before.state.value}): {record.reason}"), soft_wrap=True)
+    console().print(styled((record.circuit, "bold"), f" isolated {until} by {record.isolated_by} (was {change.before.state.value}): {record.reason}"), soft_wrap=True)
 
 
 @app.command()
 def reset(
     ctx: typer.Context,
     callee: Annotated[str, typer.Argument(help="The callee whose circuit to close.")],
+    key: Annotated[Optional[str], typer.Option("--key", help="A key's own circuit (for a callee with circuit_keys).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (epoch seconds).")] = False,
 ) -> None:
     """Close a circuit and clear its counters (ends an isolation, an open circuit, or a probe)."""
     name = _callee_name(callee)
-    change = _options(ctx).circuits().reset(name)
+    change = _options(ctx).circuits().reset(name, key)
     if _json(ctx, as_json):
         _emit({**change.after.as_dict(), "changed": change.changed, "from": change.before.state.value})
         return
     said = f"closed, counters cleared (was {change.before.state.value})" if change.changed else "was already closed with no failures: nothing to do"
-    console().print(styled((name, "bold"), " ", said), soft_wrap=True)
+    console().print(styled((change.after.circuit, "bold"), " ", said), soft_wrap=True)
 
 
 @health_app.command("run")

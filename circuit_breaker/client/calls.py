@@ -36,6 +36,7 @@ from circuit_breaker.core.errors import (
 )
 from circuit_breaker.client.open_circuits import OpenCircuitCache
 from circuit_breaker.client.extension_reader import ExtensionReader
+from circuit_breaker.core.record import CIRCUIT_KEY_PATTERN
 from circuit_breaker.core.settings import EXPRESS_MAX_SECONDS
 
 #: Express executions end within five minutes; waits and reads give up a little after that.
@@ -125,6 +126,19 @@ def check_idempotency_key(key: Any) -> str:
     return key
 
 
+def check_circuit_key(key: Any) -> str | None:
+    """Return ``key`` if it can name a circuit (``None`` is the callee's own); else raise ``InvalidInputError``
+    at once, as the workflow would (nothing is started)."""
+    if key is None:
+        return None
+    if not isinstance(key, str) or not CIRCUIT_KEY_PATTERN.fullmatch(key):
+        raise InvalidInputError(
+            InvalidInputError.error_name,
+            {"message": f"key must be 1 to 64 letters, digits, _ . : or - (a tenant's id, say), got {str(key)[:200]!r}"},
+        )
+    return key
+
+
 def depth_from_context(context: Any) -> int:
     """The call-chain depth the breaker handed a Lambda callee (``ClientContext.custom.breakerDepth``).
 
@@ -146,7 +160,9 @@ def idempotency_key_from_context(context: Any) -> str | None:
     return key if isinstance(key, str) and _IDEMPOTENCY_KEY.match(key) else None
 
 
-def execution_input(callee: str, payload: Any = None, depth: int | None = None, idempotency_key: str | None = None) -> str:
+def execution_input(
+    callee: str, payload: Any = None, depth: int | None = None, idempotency_key: str | None = None, key: str | None = None
+) -> str:
     """The workflow's input document for one call (with ``idempotencyKey``: an asynchronous call)."""
     document: dict[str, Any] = {"callee": callee}
     if payload is not None:
@@ -155,6 +171,8 @@ def execution_input(callee: str, payload: Any = None, depth: int | None = None, 
         document["depth"] = depth
     if idempotency_key is not None:
         document["idempotencyKey"] = idempotency_key
+    if key is not None:
+        document["key"] = key
     return json.dumps(document)
 
 
@@ -216,22 +234,24 @@ class CircuitBreakerClient:
         """A client for the breaker whose state machine is ``state_machine_arn`` (a caller needs nothing else)."""
         return cls(connection or Connection.create(), state_machine_arn, open_circuit_cache=open_circuit_cache)
 
-    def call(self, callee: str, payload: Any = None, depth: int | None = None) -> CallResult:
+    def call(self, callee: str, payload: Any = None, depth: int | None = None, *, key: str | None = None) -> CallResult:
         """Call ``callee`` with ``payload`` and wait for its answer (one ``StartSyncExecution``).
 
         Raises a :class:`~circuit_breaker.core.errors.BreakerError` subclass when the execution fails:
         ``CircuitOpenError``, ``CalleeFailedError``, ``UnknownCalleeError``... While the open-circuit
         cache remembers the callee's circuit as open or isolated, raises that error at once
         (``error.cached`` is true) and starts nothing. With the circuit-breaker extension, a circuit it
-        reads as failing fast raises too, without an execution (the error's cause says ``source``).
+        reads as failing fast raises too, without an execution (the error's cause says ``source``). ``key``
+        selects the key's own circuit, for a callee registered with ``circuit_keys``.
         """
+        key = check_circuit_key(key)
         if self.open_circuits is not None:
-            self.open_circuits.check(self.state_machine_arn, callee)
-        refusal = self.extension.refusal(callee) if self.extension else None  # the extension, when the function has it
+            self.open_circuits.check(self.state_machine_arn, callee, key)
+        refusal = self.extension.refusal(callee, key) if self.extension else None  # the extension, when the function has it
         if refusal is not None:
             raise refusal
         answer = self._sfn.start_sync_execution(
-            stateMachineArn=self.state_machine_arn, input=execution_input(callee, payload, depth)
+            stateMachineArn=self.state_machine_arn, input=execution_input(callee, payload, depth, key=key)
         )
         try:
             return result_of(answer)
@@ -241,7 +261,7 @@ class CircuitBreakerClient:
             raise
 
     def call_async(
-        self, callee: str, payload: Any = None, depth: int | None = None, idempotency_key: str | None = None
+        self, callee: str, payload: Any = None, depth: int | None = None, idempotency_key: str | None = None, *, key: str | None = None
     ) -> AsyncCall:
         """Start a call without waiting (``StartExecution``) and return its idempotency key and execution ARN.
 
@@ -253,13 +273,14 @@ class CircuitBreakerClient:
         (such an execution would fail with nobody to tell). The open-circuit cache is not consulted:
         a call to an open circuit waits in the queue instead of being lost.
         """
+        circuit_key = check_circuit_key(key)
         key = new_idempotency_key() if idempotency_key is None else check_idempotency_key(idempotency_key)
         if self.deployment is not None and self.deployment.knows(callee) is False:
             raise UnknownCalleeError(
                 UnknownCalleeError.error_name,
                 {"callee": callee, "message": f"callee {callee} is not registered; registered callees: {', '.join(sorted(self.deployment.callees))}"},
             )
-        document = execution_input(callee, payload, depth, key)
+        document = execution_input(callee, payload, depth, key, circuit_key)
         arn = self._sfn.start_execution(stateMachineArn=self.state_machine_arn, input=document)["executionArn"]
         return AsyncCall(idempotency_key=key, execution_arn=arn)
 
@@ -311,6 +332,7 @@ __all__ = [
     "FallbackAnswer",
     "IDEMPOTENCY_KEY_PATTERN",
     "OpenCircuitCache",
+    "check_circuit_key",
     "check_idempotency_key",
     "depth_from_context",
     "execution_input",

@@ -38,25 +38,27 @@ class ExtensionReader:
         text = (os.environ if environ is None else environ).get(PORT_ENV, "").strip()
         return cls(int(text)) if text.isdigit() and 0 < int(text) < 65536 else None
 
-    def check(self, callee: str) -> CircuitAnswer | None:
-        """The callee's circuit as the extension serves it; ``None`` when it gives no answer."""
+    def check(self, callee: str, key: str | None = None) -> CircuitAnswer | None:
+        """The callee's circuit (or its ``key``'s) as the extension serves it; ``None`` when it gives no answer."""
         url = self.base + urllib.parse.quote(callee, safe="")
+        if key is not None:
+            url += "?" + urllib.parse.urlencode({"key": key})
         try:
             with urllib.request.urlopen(url, timeout=self.timeout) as answer:  # noqa: S310 - loopback only
                 return CircuitAnswer.from_dict(json.loads(answer.read()))
         except (OSError, ValueError, TypeError):  # not running, 404, timed out, not an answer
             return None
 
-    def refusal(self, callee: str) -> BreakerError | None:
+    def refusal(self, callee: str, key: str | None = None) -> BreakerError | None:
         """The error the workflow would fail this call with right now, if the extension knows it; else ``None``.
 
         Only a read circuit that fails fast refuses, and only for a callee without a fallback (the
         workflow answers those with the fallback instead).
         """
-        answer = self.check(callee)
+        answer = self.check(callee, key)
         if answer is None or answer.allowed or answer.fallback or answer.storeError is not None:
             return None
-        source = {"source": "circuit-breaker extension", "ageSeconds": answer.ageSeconds}
+        source = {"source": "circuit-breaker extension", "ageSeconds": answer.ageSeconds, **({"key": key} if key else {})}
         if answer.isolated:
             cause = {"callee": callee, "reason": answer.reason, "retryAfter": answer.retryAfter, "attempts": 0, **source}
             return CircuitIsolatedError(CircuitIsolatedError.error_name, cause)

@@ -29,6 +29,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
 
+from circuit_breaker.core.record import KEY_SEPARATOR, circuit_name
 from circuit_breaker.core.errors import BreakerError, CircuitIsolatedError, CircuitOpenError
 
 #: How long an isolation is remembered at most: how soon a ``breaker reset`` reaches caching clients.
@@ -71,20 +72,23 @@ class OpenCircuitCache:
         callee = error.callee
         if not isinstance(callee, str):
             return False
+        key = error.field("key")
+        circuit = circuit_name(callee, key if isinstance(key, str) else None)
         now = self.clock()
         until = self._until(error, now)
         if until is None or until <= now:
             return False
         with self._lock:
-            self._entries[(breaker, callee)] = _Entry(error, until)
-            self._entries.move_to_end((breaker, callee))
+            self._entries[(breaker, circuit)] = _Entry(error, until)
+            self._entries.move_to_end((breaker, circuit))
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return True
 
-    def check(self, breaker: str, callee: str) -> None:
-        """Raise the remembered error (a fresh copy, ``cached=True``) if ``callee``'s circuit still refuses calls."""
-        key = (breaker, callee)
+    def check(self, breaker: str, callee: str, key: str | None = None) -> None:
+        """Raise the remembered error (a fresh copy, ``cached=True``) if the circuit (``callee``'s, or its ``key``'s)
+        still refuses calls."""
+        key = (breaker, circuit_name(callee, key))
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -96,9 +100,10 @@ class OpenCircuitCache:
         raise cached_copy(entry.error)
 
     def forget(self, breaker: str | None = None, callee: str | None = None) -> None:
-        """Forget one circuit, every circuit of one breaker, or everything."""
+        """Forget one callee's circuits (its keys' too), every circuit of one breaker, or everything."""
         with self._lock:
-            for key in [k for k in self._entries if (breaker is None or k[0] == breaker) and (callee is None or k[1] == callee)]:
+            mine = lambda circuit: callee is None or circuit == callee or circuit.startswith(callee + KEY_SEPARATOR)  # noqa: E731
+            for key in [k for k in self._entries if (breaker is None or k[0] == breaker) and mine(k[1])]:
                 del self._entries[key]
 
     def __len__(self) -> int:
@@ -112,7 +117,8 @@ class OpenCircuitCache:
             until = now + self.isolation_ttl_seconds
             if has_end:
                 until = min(until, float(retry_after))
-        elif isinstance(error, CircuitOpenError) and has_end:
+        elif isinstance(error, CircuitOpenError) and has_end and error.state != "RAMPING":
+            # A ramp lets a growing share through: the next call may well pass, so it is never remembered.
             until = float(retry_after)
         else:
             return None

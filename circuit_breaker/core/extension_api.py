@@ -76,6 +76,12 @@ class CalleeEntry:
     probe_lease_seconds: int
     on_store_error: str = "call"
     fallback: bool = False
+    read_shards: int = 1
+    """Copies of each circuit's item: the extension reads one at random, as the workflow does."""
+    circuit_keys: bool = False
+    """Checks may name a key (``?key=``), each with a circuit of its own."""
+    ramp_seconds: int = 0
+    ramp_start_share: float = 0.1
 
     @property
     def limits(self) -> BreakLimits:
@@ -87,6 +93,10 @@ class CalleeEntry:
             "probeLeaseSeconds": self.probe_lease_seconds,
             "onStoreError": self.on_store_error,
             "fallback": self.fallback,
+            # Only what differs from the defaults: the variable counts against Lambda's 4 KB.
+            **({"readShards": self.read_shards} if self.read_shards != 1 else {}),
+            **({"circuitKeys": True} if self.circuit_keys else {}),
+            **({"rampSeconds": self.ramp_seconds, "rampStartShare": self.ramp_start_share} if self.ramp_seconds else {}),
         }
 
 
@@ -111,6 +121,10 @@ def decode_callees(text: str | None) -> dict[str, CalleeEntry]:
                 probe_lease_seconds=int(values["probeLeaseSeconds"]),
                 on_store_error=str(values.get("onStoreError", "call")),
                 fallback=bool(values.get("fallback", False)),
+                read_shards=max(1, int(values.get("readShards", 1))),
+                circuit_keys=values.get("circuitKeys") is True,
+                ramp_seconds=max(0, int(values.get("rampSeconds", 0))),
+                ramp_start_share=float(values.get("rampStartShare", 0.1)),
             )
             callees[name].limits  # noqa: B018 - validates the limits
     except (ValueError, TypeError, KeyError, AttributeError) as error:
@@ -143,6 +157,11 @@ class CircuitAnswer:
     storeError: str | None = None
     ageSeconds: float = 0.0
     """How old the table read behind this answer is."""
+    key: str | None = None
+    """The key whose own circuit this is (``?key=``), or ``None``."""
+    rampShare: float = 1.0
+    """The share of calls the workflow lets through now: below 1 while a ramp after a close runs (the rest fail
+    fast as ``RAMPING``): a hint, since the workflow draws each call."""
 
     @classmethod
     def from_record(cls, record: CircuitRecord, entry: CalleeEntry, age: float) -> "CircuitAnswer":
@@ -159,15 +178,17 @@ class CircuitAnswer:
             problems=list(record.problems),
             fallback=entry.fallback,
             ageSeconds=round(age, 3),
+            key=record.key,
+            rampShare=round(record.ramp_share(entry.ramp_seconds, entry.ramp_start_share), 3),
         )
 
     @classmethod
-    def from_store_error(cls, callee: str, entry: CalleeEntry, error: str, age: float) -> "CircuitAnswer":
+    def from_store_error(cls, callee: str, entry: CalleeEntry, error: str, age: float, key: str | None = None) -> "CircuitAnswer":
         """The answer when the table cannot be read: as the workflow treats it (``on_store_error``)."""
         allowed = entry.on_store_error != "fail"
         return cls(
             callee=callee, state=UNKNOWN_STATE, allowed=allowed, fallback=entry.fallback,
-            failOpen=allowed, storeError=error[:512], ageSeconds=round(age, 3),
+            failOpen=allowed, storeError=error[:512], ageSeconds=round(age, 3), key=key,
         )  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from circuit_breaker.core.writes import (
     health_phase,
     health_streak_request,
 )
-from circuit_breaker.core.settings import HealthCheck, InvalidSettingsError, validate_callee_name
+from circuit_breaker.core.settings import MAX_READ_SHARDS, HealthCheck, InvalidSettingsError, validate_callee_name
 
 #: A streak counts if its last check ran at most this many intervals ago (one missed check is forgiven).
 FRESH_INTERVALS = 2
@@ -60,6 +60,8 @@ class HealthCheckTask:
     max_break_seconds: int
     function_arn: str | None = None
     """The callee's function, for a payload check."""
+    read_shards: int = 1
+    """Copies of the callee's circuit item: a transition the check makes is copied to all of them."""
 
     def event(self) -> dict[str, Any]:
         """The schedule's input (camelCase, as the registry)."""
@@ -71,6 +73,8 @@ class HealthCheckTask:
         }
         if self.function_arn is not None:
             document["functionArn"] = self.function_arn
+        if self.read_shards != 1:
+            document["readShards"] = self.read_shards
         return document
 
     @classmethod
@@ -90,9 +94,12 @@ class HealthCheckTask:
             function_arn = event.get("functionArn")
             if check.kind == "payload" and not (isinstance(function_arn, str) and function_arn.startswith("arn:")):
                 raise InvalidSettingsError(f"a payload check needs the callee's functionArn, got {function_arn!r}")
+            shards = event.get("readShards", 1)
+            if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= MAX_READ_SHARDS:
+                raise InvalidSettingsError(f"readShards must be a whole number from 1 to {MAX_READ_SHARDS}, got {shards!r}")
         except InvalidSettingsError as error:
             raise InvalidHealthCheckTaskError(f"not a health-check task: {error}") from None
-        return cls(callee, check, breaks[0], breaks[1], function_arn if check.kind == "payload" else None)
+        return cls(callee, check, breaks[0], breaks[1], function_arn if check.kind == "payload" else None, shards)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ DynamoDB; the writes are :mod:`circuit_breaker.core.writes`.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -55,6 +56,69 @@ HEALTH_PHASE = "HealthPhase"
 circuit that opened at ``OpenedAt`` (``OPEN:<OpenedAt>``). A streak of another phase is over."""
 HEALTH_CHECKED_AT = "HealthCheckedAt"
 """N: when the streak's last check ran; a streak older than two check intervals is over."""
+CALLS = "Calls"
+"""N: attempts recorded in the failure window (the rate rule): failures, plus sampled successes at their weight."""
+CLOSED_AT = "ClosedAt"
+"""N: when a probe (or a health check) closed the circuit: the ramp of ``ramp_seconds`` starts there."""
+PROBE_SUCCESSES = "ProbeSuccesses"
+"""N: successful probes in a row of a half-open circuit (``success_threshold`` closes it)."""
+SHARD_OF = "ShardOf"
+"""S: on a read shard only, the primary item it copies (see :func:`shard_names`)."""
+
+#: ``ServiceName`` of a circuit: ``<callee>``, or ``<callee>#<key>`` for a key's own circuit (``circuit_keys``);
+#: its read shards add ``@<n>`` (n from 1 to ``read_shards - 1``). Callee names and keys hold neither character.
+KEY_SEPARATOR = "#"
+SHARD_SEPARATOR = "@"
+#: What a circuit key may be (the workflow's ``Check input`` refuses anything else).
+CIRCUIT_KEY_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def circuit_name(callee: str, key: str | None = None) -> str:
+    """The ``ServiceName`` of the primary item of ``callee``'s circuit (for ``key``, its key's own circuit)."""
+    return callee if key is None else f"{callee}{KEY_SEPARATOR}{key}"
+
+
+def shard_names(circuit: str, read_shards: int) -> list[str]:
+    """Every item of a circuit: the primary first (which transitions are decided on), then its read shards."""
+    return [circuit, *(f"{circuit}{SHARD_SEPARATOR}{n}" for n in range(1, read_shards))]
+
+
+def item_name_patterns(callee: str, read_shards: int = 1, circuit_keys: bool = False) -> list[str]:
+    """The ``ServiceName``\ s of every item of ``callee``'s circuits, for an IAM ``dynamodb:LeadingKeys`` condition:
+    exact names, plus ``callee#*`` (``StringLike``) when calls may name keys."""
+    names = shard_names(callee, read_shards)
+    return [*names, f"{callee}{KEY_SEPARATOR}*"] if circuit_keys else names
+
+
+def leading_keys_condition(patterns: list[str]) -> dict[str, dict[str, list[str]]]:
+    """The IAM condition that limits a table grant to items named by ``patterns`` (wildcards: ``StringLike``)."""
+    operator = "ForAllValues:StringLike" if any("*" in p for p in patterns) else "ForAllValues:StringEquals"
+    return {operator: {"dynamodb:LeadingKeys": sorted(patterns)}}
+
+
+@dataclass(frozen=True)
+class ItemName:
+    """What a ``ServiceName`` names: a callee, its key (or ``None``) and the read shard (0: the primary)."""
+
+    callee: str
+    key: str | None = None
+    shard: int = 0
+
+    @classmethod
+    def parse(cls, service_name: str) -> "ItemName":
+        """Split ``callee[#key][@n]``; a name that does not parse names a callee of that whole name (shard 0)."""
+        base, _, shard = service_name.rpartition(SHARD_SEPARATOR) if SHARD_SEPARATOR in service_name else (service_name, "", "")
+        shard_number = int(shard) if shard.isdigit() and shard[0] != "0" else None
+        if shard and shard_number is None:
+            return cls(service_name)
+        callee, _, key = base.partition(KEY_SEPARATOR)
+        if KEY_SEPARATOR in base and not CIRCUIT_KEY_PATTERN.fullmatch(key):
+            return cls(service_name)
+        return cls(callee, key if KEY_SEPARATOR in base else None, shard_number or 0)
+
+    @property
+    def circuit(self) -> str:
+        return circuit_name(self.callee, self.key)
 
 #: The environment variable naming the table, for a function the construct lets read it (extension, health check).
 TABLE_ENV = "CIRCUIT_BREAKER_TABLE"
@@ -63,7 +127,7 @@ TABLE_ENV = "CIRCUIT_BREAKER_TABLE"
 READ_ATTRIBUTES: tuple[str, ...] = (
     SERVICE_NAME, CIRCUIT_STATUS, EXPIRY, VERSION, FAILURES, WINDOW_ENDS_AT, OPEN_UNTIL, OPENED_AT,
     CONSECUTIVE_OPENS, PROBE_LEASE_UNTIL, LAST_ERROR, REASON, ISOLATED_BY, ISOLATED_AT, UPDATED_AT,
-    LAST_EXECUTION_ARN, HEALTH_STREAK, HEALTH_PHASE, HEALTH_CHECKED_AT,
+    LAST_EXECUTION_ARN, HEALTH_STREAK, HEALTH_PHASE, HEALTH_CHECKED_AT, CALLS, CLOSED_AT, PROBE_SUCCESSES, SHARD_OF,
 )  # fmt: skip
 
 #: How far beyond ``now + max_break_seconds`` (or the lease) an ``OpenUntil`` (``ProbeLeaseUntil``) may lie
@@ -150,7 +214,27 @@ class CircuitRecord:
     """Health checks in a row that counted towards a transition (see :data:`HEALTH_PHASE`), as stored."""
     health_phase: str | None = None
     health_checked_at: int | None = None
+    key: str | None = None
+    """The circuit's key (``circuit_keys``), or ``None`` for the callee's own circuit."""
+    calls: float | None = None
+    """Attempts recorded in the live failure window (the rate rule; sampled successes at their weight)."""
+    closed_at: int | None = None
+    """When a probe or a health check closed the circuit (the start of a ramp)."""
+    probe_successes: int | None = None
+    """Successful probes in a row of a half-open circuit."""
     problems: tuple[str, ...] = ()
+
+    @property
+    def circuit(self) -> str:
+        """The circuit's name: the callee, or ``callee#key``."""
+        return circuit_name(self.callee, self.key)
+
+    def ramp_share(self, ramp_seconds: int, start_share: float, now: float | None = None) -> float:
+        """The share of calls the workflow lets through at ``now`` (1.0 unless a ramp after a close is running)."""
+        now = self.read_at if now is None else now
+        if self.state is not CircuitState.CLOSED or not ramp_seconds or self.closed_at is None or not self.closed_at <= now < self.closed_at + ramp_seconds:
+            return 1.0
+        return start_share + (1 - start_share) * (now - self.closed_at) / ramp_seconds
 
     @property
     def malformed(self) -> bool:
@@ -207,6 +291,21 @@ class _Reader:
         self.item = item
         self.problems: list[str] = []
 
+    def amount(self, name: str, treated_as: str) -> float | None:
+        """An N attribute that may have decimals (a weighted count); ``None`` when missing or malformed."""
+        attribute = self.item.get(name, _MISSING)
+        if attribute is _MISSING:
+            return None
+        text = attribute.get("N") if isinstance(attribute, Mapping) else None
+        try:
+            value = Decimal(text) if isinstance(text, str) else None
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite():
+            self.problems.append(f"{name} is not a number ({_shape(attribute)}): {treated_as}")
+            return None
+        return float(value)
+
     def number(self, name: str, treated_as: str) -> int | None:
         """An N attribute as an int (whole seconds, counts); ``None`` when missing or malformed."""
         attribute = self.item.get(name, _MISSING)
@@ -244,20 +343,23 @@ def _shape(attribute: Any) -> str:
     return type(attribute).__name__
 
 
-def decode(callee: str, item: Mapping[str, Any] | None, now: float, limits: BreakLimits | None = None) -> CircuitRecord:
+def decode(
+    callee: str, item: Mapping[str, Any] | None, now: float, limits: BreakLimits | None = None, key: str | None = None
+) -> CircuitRecord:
     """Decode a ``GetItem``/``Scan`` item (DynamoDB's typed JSON) as the workflow acts on it at ``now``.
 
-    Never raises on the item's content: whatever is malformed is listed in ``problems``.
+    ``callee`` (and ``key``, for a key's own circuit) is the circuit the item belongs to, whichever of its read
+    shards it is. Never raises on the item's content: whatever is malformed is listed in ``problems``.
     """
     if not item:
-        return CircuitRecord(callee=callee, state=CircuitState.CLOSED, read_at=now)
+        return CircuitRecord(callee=callee, state=CircuitState.CLOSED, read_at=now, key=key)
     read = _Reader(item)
     version = read.number(VERSION, "read as no version")
     expires_at = read.number(EXPIRY, "the item never expires")
     if is_expired(expires_at, now):
         return CircuitRecord(
             callee=callee, state=CircuitState.CLOSED, read_at=now, exists=True, expired=True,
-            version=version, expires_at=expires_at,
+            version=version, expires_at=expires_at, key=key,
         )  # fmt: skip
 
     stored_status = read.string(CIRCUIT_STATUS)
@@ -268,18 +370,21 @@ def decode(callee: str, item: Mapping[str, Any] | None, now: float, limits: Brea
         shown = "missing" if stored_status is None and CIRCUIT_STATUS not in item else repr((stored_status or "")[:40])
         read.problems.append(f"{CIRCUIT_STATUS} is {shown}, not one of {', '.join(s.value for s in CircuitState)}: calls go through as if closed")
 
-    failures = window_ends_at = open_until = probe_lease_until = None
+    failures = window_ends_at = open_until = probe_lease_until = calls = closed_at = probe_successes = None
     if state is CircuitState.CLOSED:
         window_ends_at = read.number(WINDOW_ENDS_AT, "no failure window is running")
         failures = read.number(FAILURES, "the next failure starts a new window")
+        calls = read.amount(CALLS, "the next failure starts a new window") if CALLS in item else None
         if window_ends_at is None or window_ends_at <= now or failures is None:
-            failures, window_ends_at = None, None
+            failures, window_ends_at, calls = None, None, None
+        closed_at = read.number(CLOSED_AT, "no ramp is running")
     elif state is CircuitState.OPEN:
         open_until = read.number(OPEN_UNTIL, "the break counts as over: the next call probes")
         open_until = _bounded(read, OPEN_UNTIL, open_until, now, limits and limits.max_break_seconds, "max_break_seconds", "the break counts as over: the next call probes")
     elif state is CircuitState.HALF_OPEN:
         probe_lease_until = read.number(PROBE_LEASE_UNTIL, "the lease counts as expired: the next call probes")
         probe_lease_until = _bounded(read, PROBE_LEASE_UNTIL, probe_lease_until, now, limits and limits.probe_lease_seconds, "probe_lease_seconds", "the lease counts as expired: the next call probes")
+        probe_successes = read.number(PROBE_SUCCESSES, "read as 0") if PROBE_SUCCESSES in item else None
 
     return CircuitRecord(
         callee=callee,
@@ -304,6 +409,10 @@ def decode(callee: str, item: Mapping[str, Any] | None, now: float, limits: Brea
         health_streak=read.number(HEALTH_STREAK, "the next health check starts a new streak"),
         health_phase=read.string(HEALTH_PHASE),
         health_checked_at=read.number(HEALTH_CHECKED_AT, "the next health check starts a new streak"),
+        key=key,
+        calls=calls,
+        closed_at=closed_at,
+        probe_successes=probe_successes,
         problems=tuple(read.problems),
     )
 

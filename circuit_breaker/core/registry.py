@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from circuit_breaker.core.record import BreakLimits
-from circuit_breaker.core.settings import CalleeSettings, OnStoreError, RetryPolicy
+from circuit_breaker.core.settings import MAX_READ_SHARDS, RAMP_START_SHARE, SUCCESS_SAMPLES_PER_SECOND, CalleeSettings, OnStoreError, RetryPolicy
 
 #: The sample app's stack name (app.py), where discovery looks first.
 DEFAULT_STACK_NAME = "CircuitBreaker"
@@ -80,6 +80,17 @@ def callee_entry(
         "retry": retry_entry(settings.retry or default_retry or RetryPolicy()),
         "deadlineSeconds": settings.deadline_seconds,
         "fallback": dict(fallback) if fallback is not None else None,
+        "failureRateThreshold": settings.failure_rate_threshold,
+        "minimumCalls": settings.minimum_calls,
+        "slowCallSeconds": settings.slow_call_seconds,
+        "successThreshold": settings.success_threshold,
+        "rampSeconds": settings.ramp_seconds,
+        "rampStartShare": RAMP_START_SHARE,
+        "mode": settings.mode.value,
+        "circuitKeys": settings.circuit_keys,
+        "readShards": settings.read_shards,
+        "consistentReads": settings.consistent_reads,
+        "successSamplesPerSecond": SUCCESS_SAMPLES_PER_SECOND,
     }
     if health_check_schedule is not None:
         entry["healthCheck"] = dict(health_check_schedule)
@@ -105,6 +116,11 @@ class RegisteredCallee:
     metric_id: int | None = None
     health_check_schedule: tuple[str, str] | None = None
     """The EventBridge Scheduler schedule (group, name) that runs the callee's health check, if it has one."""
+    read_shards: int = 1
+    """Copies of each of the callee's circuit items (1 in a definition older than read shards)."""
+    circuit_keys: bool = False
+    """Calls may name a key, each with a circuit of its own."""
+    mode: str = "enforce"
 
     @property
     def limits(self) -> BreakLimits | None:
@@ -137,4 +153,7 @@ class RegisteredCallee:
             on_store_error=on_store_error if isinstance(on_store_error, str) else None,
             metric_id=whole("metricId"),
             health_check_schedule=schedule if schedule and all(isinstance(part, str) and part for part in schedule) else None,  # type: ignore[arg-type]
+            read_shards=shards if isinstance(shards := whole("readShards"), int) and 1 <= shards <= MAX_READ_SHARDS else 1,
+            circuit_keys=entry.get("circuitKeys") is True,
+            mode=entry.get("mode") if entry.get("mode") in ("enforce", "observe") else "enforce",
         )

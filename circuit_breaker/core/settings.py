@@ -71,6 +71,40 @@ def _require_int(owner: str, name: str, value: object, minimum: int, maximum: in
         raise InvalidSettingsError(f"{owner}.{name} must be between {minimum} and {maximum}, got {value}")
 
 
+class Mode(str, Enum):
+    """Whether the breaker acts on its circuits or only watches them."""
+
+    ENFORCE = "enforce"
+    """Fail fast while a circuit is open, isolated or ramping (or answer with the fallback)."""
+    OBSERVE = "observe"
+    """Count, open, probe, publish and alarm as ``enforce`` would, but always call the callee: the would-be
+    outcome is logged (``observed``), published (``observed: true``) and counted (``ObservedShortCircuits``)."""
+
+
+#: The most copies of a circuit's item that reads are spread over (``read_shards``).
+MAX_READ_SHARDS = 32
+#: Sampled successes a circuit's counting writes at most per second, on average, while a failure window is open
+#: (the rate rule): each sample carries the weight of the calls it stands for.
+SUCCESS_SAMPLES_PER_SECOND = 20
+#: ``minimum_calls`` when ``failure_rate_threshold`` is set and it is not.
+DEFAULT_MINIMUM_CALLS = 10
+#: A ramp after closing starts by letting this share of calls through, and grows linearly to all of them.
+RAMP_START_SHARE = 0.1
+
+
+def _require_number(owner: str, name: str, value: object, above: float, at_most: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise InvalidSettingsError(f"{owner}.{name} must be a number, got {value!r}")
+    if not above < value <= at_most:
+        raise InvalidSettingsError(f"{owner}.{name} must be more than {above:g} and at most {at_most:g}, got {value:g}")
+    return float(value)
+
+
+def _require_bool(owner: str, name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidSettingsError(f"{owner}.{name} must be true or false, got {value!r}")
+
+
 class JitterStrategy(str, Enum):
     """ASL ``JitterStrategy`` values."""
 
@@ -156,6 +190,30 @@ class CalleeSettings:
     The default lets all four attempts of the default policy run with a 10-second timeout (47 s at worst)
     and stays under the 60-second read timeout of a caller's SDK waiting on ``StartSyncExecution``.
     """
+    failure_rate_threshold: float | None = None
+    """Trip on a rate instead of a count: the circuit opens when, in a failure window, at least
+    ``minimum_calls`` attempts were recorded and this fraction of them failed (0 < r <= 1). ``None``: the
+    count rule (``failure_threshold``)."""
+    minimum_calls: int | None = None
+    """Attempts a failure window must have recorded before the rate rule may open it (default 10 with a rate)."""
+    slow_call_seconds: float | None = None
+    """A successful attempt slower than this counts towards opening as a failure would (its answer is still
+    returned, and it is not retried); less than ``timeout_seconds``. ``None``: speed never counts."""
+    success_threshold: int = 1
+    """Consecutive successful probes (one at a time) that close a half-open circuit."""
+    ramp_seconds: int = 0
+    """After a probe (or a health check) closes the circuit, the share of calls let through grows linearly from
+    a tenth to all over this time; the others fail fast (``state: RAMPING``). 0: all at once."""
+    mode: Mode = Mode.ENFORCE
+    """``enforce``, or ``observe``: record and publish everything, never fail a call fast."""
+    circuit_keys: bool = False
+    """Calls may name a ``key`` (a tenant, say): each key has a circuit of its own."""
+    read_shards: int = 1
+    """Copies of each circuit's item that executions read, one chosen at random per execution: above about
+    3,000 calls per second to one circuit (DynamoDB's per-item read limit) use more (transitions write all)."""
+    consistent_reads: bool = True
+    """Strongly consistent reads (1 read unit); ``False`` halves the read's cost and may see a state up to about a
+    second old (one more call after an open, one more fast fail after a close)."""
 
     def __post_init__(self) -> None:
         owner = "CalleeSettings"
@@ -188,6 +246,40 @@ class CalleeSettings:
                 f"{owner}.deadline_seconds ({self.deadline_seconds}) must be at least timeout_seconds "
                 f"({self.timeout_seconds}): one attempt has to fit before the deadline"
             )
+        self._check_trip_rules(owner)
+
+    def _check_trip_rules(self, owner: str) -> None:
+        if self.failure_rate_threshold is not None:
+            _require_number(owner, "failure_rate_threshold", self.failure_rate_threshold, 0, 1)
+            if self.minimum_calls is None:
+                object.__setattr__(self, "minimum_calls", DEFAULT_MINIMUM_CALLS)
+            _require_int(owner, "minimum_calls", self.minimum_calls, 1, 1_000_000)
+        elif self.minimum_calls is not None:
+            raise InvalidSettingsError(
+                f"{owner}.minimum_calls applies to the rate rule only: set failure_rate_threshold too, or remove it"
+            )
+        if self.slow_call_seconds is not None:
+            _require_number(owner, "slow_call_seconds", self.slow_call_seconds, 0, self.timeout_seconds)
+            if self.slow_call_seconds >= self.timeout_seconds:
+                raise InvalidSettingsError(
+                    f"{owner}.slow_call_seconds ({self.slow_call_seconds:g}) must be less than timeout_seconds "
+                    f"({self.timeout_seconds}): an attempt that long times out instead"
+                )
+        _require_int(owner, "success_threshold", self.success_threshold, 1, 100)
+        _require_int(owner, "ramp_seconds", self.ramp_seconds, 0, 86_400)
+        if not isinstance(self.mode, Mode):
+            try:
+                object.__setattr__(self, "mode", Mode(self.mode))
+            except ValueError:
+                raise InvalidSettingsError(f"{owner}.mode must be 'enforce' or 'observe', got {self.mode!r}") from None
+        _require_bool(owner, "circuit_keys", self.circuit_keys)
+        _require_int(owner, "read_shards", self.read_shards, 1, MAX_READ_SHARDS)
+        _require_bool(owner, "consistent_reads", self.consistent_reads)
+
+    @property
+    def uses_rate(self) -> bool:
+        """The rate rule decides (``failure_rate_threshold`` is set), not the count."""
+        return self.failure_rate_threshold is not None
 
     @property
     def probe_lease_seconds(self) -> int:

@@ -12,13 +12,12 @@ decides anew when DynamoDB refuses it. The workflow makes its own writes in the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Mapping, Protocol
 
 from circuit_breaker.core.record import (
     CIRCUIT_STATUS,
+    CLOSED_AT,
     CONSECUTIVE_OPENS,
-    CircuitRecord,
-    CircuitState,
     EXPIRY,
     HEALTH_CHECKED_AT,
     HEALTH_PHASE,
@@ -28,14 +27,19 @@ from circuit_breaker.core.record import (
     LAST_ERROR,
     OPENED_AT,
     OPEN_UNTIL,
+    PROBE_LEASE_UNTIL,
     REASON,
     RESET_AT,
     RESET_BY,
     RESET_RECORD_SECONDS,
     SERVICE_NAME,
+    SHARD_OF,
     UPDATED_AT,
     VERSION,
+    CircuitRecord,
+    CircuitState,
     key,
+    shard_names,
 )
 
 
@@ -59,7 +63,7 @@ def next_version(seen: CircuitRecord) -> int:
 
 
 def _put(table_name: str, seen: CircuitRecord, attributes: dict[str, Any]) -> dict[str, Any]:
-    item = {**key(seen.callee), **attributes, VERSION: {"N": str(next_version(seen))}}
+    item = {**key(seen.circuit), **attributes, VERSION: {"N": str(next_version(seen))}}
     return {"TableName": table_name, "Item": item, **version_condition(seen)}
 
 
@@ -179,7 +183,7 @@ def health_streak_request(
         if seen.state is CircuitState.CLOSED and seen.expires_at is not None and seen.expires_at < keep_until:
             expression += f", {EXPIRY} = :keepUntil"
             values[":keepUntil"] = {"N": str(keep_until)}
-    request = {"TableName": table_name, "Key": key(seen.callee), "UpdateExpression": expression, "ExpressionAttributeValues": values}
+    request = {"TableName": table_name, "Key": key(seen.circuit), "UpdateExpression": expression, "ExpressionAttributeValues": values}
     return Write("update_item", _conditioned(request, seen, f"{CIRCUIT_STATUS} <> :isolated", {":isolated": _STATE_VALUES[":isolated"]}))
 
 
@@ -219,6 +223,7 @@ def health_close_request(table_name: str, seen: CircuitRecord, *, now: int, max_
         CIRCUIT_STATUS: {"S": CircuitState.CLOSED.value},
         UPDATED_AT: {"N": str(now)},
         EXPIRY: {"N": str(now + max_break_seconds)},
+        CLOSED_AT: {"N": str(now)},  # a recovery, as a probe's close: a ramp (ramp_seconds) starts here
     }
     return _put_if(table_name, seen, attributes, f"{CIRCUIT_STATUS} IN (:open, :halfOpen)")
 
@@ -232,3 +237,48 @@ def _put_if(table_name: str, seen: CircuitRecord, attributes: dict[str, Any], st
     request = {k: v for k, v in _put(table_name, seen, attributes).items() if k not in ("ConditionExpression", "ExpressionAttributeValues")}
     named = {name: value for name, value in _STATE_VALUES.items() if name in state_condition}
     return Write("put_item", _conditioned(request, seen, state_condition, named))
+
+
+# -- copying the primary item to the read shards ----------------------------------------------------------
+
+#: What a read shard copies of its primary item: what a reader decides on, and when it expires.
+MIRRORED_ATTRIBUTES = (CIRCUIT_STATUS, OPEN_UNTIL, PROBE_LEASE_UNTIL, CONSECUTIVE_OPENS, CLOSED_AT, EXPIRY)
+#: Copies made before giving up on a primary item that keeps changing (the next transition copies it again).
+MIRROR_PASSES = 3
+
+
+class DynamoDBClient(Protocol):
+    """The two calls :func:`copy_to_shards` makes (a boto3 DynamoDB client has them)."""
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def put_item(self, **kwargs: Any) -> dict[str, Any]: ...
+
+
+def shard_copy(primary: Mapping[str, Any] | None, now: int) -> dict[str, Any]:
+    """The attributes a read shard gets from its primary ``item`` (an absent primary: a shard that counts as absent)."""
+    if not primary:
+        return {CIRCUIT_STATUS: {"S": CircuitState.CLOSED.value}, EXPIRY: {"N": str(now)}}
+    return {name: primary[name] for name in MIRRORED_ATTRIBUTES if name in primary}
+
+
+def copy_to_shards(client: DynamoDBClient, table_name: str, circuit: str, read_shards: int, clock: Callable[[], float]) -> int:
+    """Copy the primary item of ``circuit`` to its other read shards, as the workflow does after a transition.
+
+    Writes what the primary says *now*, then reads it again and copies once more if it changed meanwhile (another
+    transition, the workflow's or an operator's), so the shards end with its latest state. Returns the passes made.
+    """
+    if read_shards <= 1:
+        return 0
+    projection = {"ProjectionExpression": ", ".join(f"#m{i}" for i in range(len(MIRRORED_ATTRIBUTES))),
+                  "ExpressionAttributeNames": {f"#m{i}": name for i, name in enumerate(MIRRORED_ATTRIBUTES)}}  # fmt: skip
+    request = {"TableName": table_name, "Key": key(circuit), "ConsistentRead": True, **projection}
+    copied: dict[str, Any] | None = None
+    for passes in range(1, MIRROR_PASSES + 1):
+        primary = client.get_item(**request).get("Item") or {}
+        if copied is not None and primary == copied:
+            return passes - 1
+        for shard in shard_names(circuit, read_shards)[1:]:
+            client.put_item(TableName=table_name, Item={**shard_copy(primary, int(clock())), **key(shard), SHARD_OF: {"S": circuit}})
+        copied = primary
+    return MIRROR_PASSES

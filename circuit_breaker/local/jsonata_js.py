@@ -368,6 +368,40 @@ js_floor = _rounding(math.floor)
 js_ceil = _rounding(math.ceil)
 
 
+def _js_number(text: str) -> float:
+    """JavaScript's unary ``+`` on a string of decimal digits: ``NaN`` for what is not a number (``Infinitye-3``)."""
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def _shift(value: float, places: int) -> float:
+    mantissa, _, exponent = number_text(value).partition("e")
+    return _js_number(f"{mantissa}e{int(exponent or 0) + places}")
+
+
+def js_round(arg: Any, precision: Any = None) -> Any:
+    """``$round``: half to even at ``precision`` decimals, as jsonata 2.0.6 does it.
+
+    The reference shifts the decimal point in the number's text (``1.005e2``), rounds the shifted double with
+    ``Math.round`` and shifts back the same way; a shift past the largest double gives ``NaN``. jsonata-python
+    rounds a ``Decimal`` in the 28-digit default context instead, which refuses ``$round(1e30, 3)``.
+    """
+    if arg is None:
+        return None
+    value = float(arg)
+    places = int(precision or 0)
+    if places:
+        value = _shift(value, places)
+    result = math.floor(value + 0.5) if math.isfinite(value) else value  # Math.round
+    if math.isfinite(result) and abs(result - value) == 0.5 and abs(math.fmod(result, 2)) == 1:
+        result -= 1
+    if places:
+        result = _shift(float(result), -places)
+    return result if not math.isfinite(result) else Utils.convert_number(result)
+
+
 def js_base64encode(text: Any) -> Any:
     """``$base64encode``: Node's ``Buffer.from(text, 'binary')``: the low byte of every UTF-16 code unit.
 
@@ -520,6 +554,7 @@ PATCHED: tuple[tuple[type, str], ...] = (
     (jsonata_functions.Functions, "power"),
     (jsonata_functions.Functions, "floor"),
     (jsonata_functions.Functions, "ceil"),
+    (jsonata_functions.Functions, "round"),
     (jsonata_functions.Functions, "_call"),
     (jsonata_functions.Functions, "base64encode"),
     (jsonata_functions.Functions, "base64decode"),
@@ -538,6 +573,7 @@ _REBOUND = {
     "power": "<n-n:n>",
     "floor": "<n-:n>",
     "ceil": "<n-:n>",
+    "round": "<n-n?:n>",
     "base64encode": "<s-:s>",
     "base64decode": "<s-:s>",
     "sort": "<af?:a>",
@@ -572,6 +608,7 @@ def install() -> None:
             "power": js_power,
             "floor": js_floor,
             "ceil": js_ceil,
+            "round": js_round,
             "base64encode": js_base64encode,
             "base64decode": js_base64decode,
             "sort": js_sort,

@@ -21,14 +21,19 @@ from circuit_breaker.aws.connection import Connection
 from circuit_breaker.aws.deployment import Deployment
 from circuit_breaker.operate.errors import CircuitError
 from circuit_breaker.core.record import (
+    CIRCUIT_KEY_PATTERN,
     SERVICE_NAME,
+    SHARD_OF,
     CircuitRecord,
     CircuitState,
+    ItemName,
+    circuit_name,
     decode,
     get_item_request,
     scan_request,
+    shard_names,
 )
-from circuit_breaker.core.writes import isolate_request, reset_request
+from circuit_breaker.core.writes import copy_to_shards, isolate_request, reset_request
 from circuit_breaker.core.transitions import EVENT_DETAIL_TYPE, event_entry  # noqa: F401 - EVENT_DETAIL_TYPE re-exported
 from circuit_breaker.core.registry import not_registered
 
@@ -47,12 +52,31 @@ class CircuitView:
     registered: bool | None
     """``None`` when the breaker's registry is unknown."""
 
+    shards: tuple[CircuitRecord, ...] = ()
+    """The circuit's read shards (``read_shards`` > 1), as each says now: they copy the primary after every
+    transition, so one that disagrees missed a change (readers of it repair it, or it runs out)."""
+
     @property
     def callee(self) -> str:
         return self.record.callee
 
+    @property
+    def circuit(self) -> str:
+        """``callee``, or ``callee#key`` for a key's own circuit."""
+        return self.record.circuit
+
+    @property
+    def lagging_shards(self) -> list[int]:
+        """The shards (1, 2, ...) whose state differs from the primary's."""
+        primary = (self.record.state, self.record.retry_after)
+        return [n for n, shard in enumerate(self.shards, start=1) if (shard.state, shard.retry_after) != primary]
+
     def as_dict(self) -> dict[str, Any]:
-        return {**self.record.as_dict(), "registered": self.registered}
+        data = {**self.record.as_dict(), "circuit": self.circuit, "registered": self.registered}
+        if self.shards:
+            data["read_shards"] = len(self.shards) + 1
+            data["lagging_shards"] = self.lagging_shards
+        return data
 
 
 @dataclass(frozen=True)
@@ -75,21 +99,33 @@ class Circuits:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def read(self, callee: str) -> CircuitRecord:
-        """The callee's circuit now, decoded with its registered limits."""
-        item = self._dynamodb.get_item(**get_item_request(self.deployment.table_name, callee)).get("Item")
-        return decode(callee, item, self.clock(), self.deployment.limits(callee))
+    def read(self, callee: str, key: str | None = None) -> CircuitRecord:
+        """The circuit now (the callee's own, or ``key``'s), decoded from its primary item with its registered limits."""
+        item = self._dynamodb.get_item(**get_item_request(self.deployment.table_name, circuit_name(callee, key))).get("Item")
+        return decode(callee, item, self.clock(), self.deployment.limits(callee), key)
 
-    def get(self, callee: str) -> CircuitView:
-        """One callee's circuit; raises :class:`CircuitError` for a callee that is neither registered nor in the table."""
-        record = self.read(callee)
-        registered = self.deployment.knows(callee)
-        if registered is False and not record.exists:
+    def _view(self, record: CircuitRecord, shard_items: dict[str, dict[str, Any]] | None = None) -> CircuitView:
+        """The view of a circuit, with its read shards as stored (read one by one when not given)."""
+        shards = []
+        for name in shard_names(record.circuit, self.deployment.read_shards(record.callee))[1:]:
+            if shard_items is None:
+                item = self._dynamodb.get_item(**get_item_request(self.deployment.table_name, name)).get("Item")
+            else:
+                item = shard_items.get(name)
+            shards.append(decode(record.callee, item, record.read_at, self.deployment.limits(record.callee), record.key))
+        return CircuitView(record, self.deployment.knows(record.callee), tuple(shards))
+
+    def get(self, callee: str, key: str | None = None) -> CircuitView:
+        """One circuit; raises :class:`CircuitError` for a callee that is neither registered nor in the table, or a
+        key for a callee that has no circuit keys."""
+        self._check_key(callee, key)
+        record = self.read(callee, key)
+        if self.deployment.knows(callee) is False and not record.exists:
             raise CircuitError(self._unknown(callee))
-        return CircuitView(record, registered)
+        return self._view(record)
 
     def all(self) -> list[CircuitView]:
-        """Every registered callee's circuit, and any other item the table holds."""
+        """Every registered callee's circuit, every key's circuit the table holds, and any other item there."""
         items: dict[str, dict[str, Any]] = {}
         kwargs = scan_request(self.deployment.table_name)
         while True:
@@ -102,10 +138,17 @@ class Circuits:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         now = self.clock()
-        names = sorted(set(self.deployment.callees) | set(items))
+        circuits = {ItemName(callee) for callee in self.deployment.callees}
+        for name in items:
+            parsed = ItemName.parse(name)
+            if parsed.shard == 0 and not (SHARD_OF in items[name] and parsed.callee == name):
+                circuits.add(parsed)
+            elif parsed.shard:
+                circuits.add(ItemName(parsed.callee, parsed.key))
+        ordered = sorted(circuits, key=lambda c: (c.callee, c.key or ""))
         return [
-            CircuitView(decode(name, items.get(name), now, self.deployment.limits(name)), self.deployment.knows(name))
-            for name in names
+            self._view(decode(c.callee, items.get(c.circuit), now, self.deployment.limits(c.callee), c.key), items)
+            for c in ordered
         ]
 
     # -- writing -------------------------------------------------------------------------------
@@ -113,9 +156,21 @@ class Circuits:
     def _unknown(self, callee: str) -> str:
         return not_registered(callee, self.deployment.callees, self.deployment.name)
 
-    def _require_registered(self, callee: str) -> None:
+    def _require_registered(self, callee: str, key: str | None = None) -> None:
         if self.deployment.knows(callee) is False:
             raise CircuitError(self._unknown(callee))
+        self._check_key(callee, key)
+
+    def _check_key(self, callee: str, key: str | None) -> None:
+        if key is None:
+            return
+        if not isinstance(key, str) or not CIRCUIT_KEY_PATTERN.fullmatch(key):
+            raise CircuitError(f"key {key!r} is not a circuit key: use 1 to 64 letters, digits, _ . : or -")
+        if self.deployment.keyed(callee) is False:
+            raise CircuitError(f"{callee} has one circuit for every call (no circuit_keys): leave --key out")
+
+    def _copy_to_shards(self, record: CircuitRecord) -> None:
+        copy_to_shards(self._dynamodb, self.deployment.table_name, record.circuit, self.deployment.read_shards(record.callee), self.clock)
 
     def identity(self) -> str:
         """Who is acting: the caller's AWS identity, or the local user when it cannot be read."""
@@ -134,12 +189,11 @@ class Circuits:
             raise
         return True
 
-    def isolate(self, callee: str, reason: str, for_seconds: int | None = None) -> Change:
-        """Hold the circuit open (calls fail with CircuitIsolated) until reset, or for ``for_seconds``.
-
-        Refuses to replace another live isolation: reset it first.
+    def isolate(self, callee: str, reason: str, for_seconds: int | None = None, key: str | None = None) -> Change:
+        """Hold the circuit (the callee's, or ``key``'s) open (calls fail with CircuitIsolated) until reset, or for
+        ``for_seconds``; its read shards get the isolation too. Refuses to replace another live isolation: reset it first.
         """
-        self._require_registered(callee)
+        self._require_registered(callee, key)
         reason = reason.strip()
         if not reason:
             raise CircuitError("give a reason for the isolation (--reason), e.g. --reason 'incident 42: payment provider down'")
@@ -149,40 +203,47 @@ class Circuits:
             raise CircuitError(f"--for must be from 1 to {MAX_ISOLATION_SECONDS} seconds, got {for_seconds}")
         actor = self.identity()
         for _ in range(WRITE_ATTEMPTS):
-            before = self.read(callee)
+            before = self.read(callee, key)
             if before.state is CircuitState.ISOLATED:
+                again = f"{callee} --key {key}" if key else callee
                 raise CircuitError(
-                    f"{callee} is already isolated by {before.isolated_by} ({before.reason}); "
-                    f"reset it first (breaker reset {callee}) to isolate it anew"
+                    f"{before.circuit} is already isolated by {before.isolated_by} ({before.reason}); "
+                    f"reset it first (breaker reset {again}) to isolate it anew"
                 )
             now = int(self.clock())
             until = None if for_seconds is None else now + for_seconds
             if self._write(isolate_request(self.deployment.table_name, before, reason=reason, actor=actor, now=now, until=until)):
-                self.publish(callee, before.state.value, CircuitState.ISOLATED.value, f"isolated by an operator: {reason}", actor, until)
-                return Change(before, self.get(callee))
-        raise CircuitError(f"the circuit of {callee} kept changing while isolating it; try again")
+                self._copy_to_shards(before)
+                self.publish(before, CircuitState.ISOLATED.value, f"isolated by an operator: {reason}", actor, until)
+                return Change(before, self.get(callee, key))
+        raise CircuitError(f"the circuit of {circuit_name(callee, key)} kept changing while isolating it; try again")
 
-    def reset(self, callee: str) -> Change:
-        """Close the circuit and clear its counters (nothing to do when it is closed without failures)."""
-        self._require_registered(callee)
+    def reset(self, callee: str, key: str | None = None) -> Change:
+        """Close the circuit (the callee's, or ``key``'s) and clear its counters, on every read shard; nothing to do
+        when it is closed without failures and its shards agree."""
+        self._require_registered(callee, key)
         actor = self.identity()
         for _ in range(WRITE_ATTEMPTS):
-            before = self.read(callee)
+            before = self.read(callee, key)
             if before.state is CircuitState.CLOSED and not before.failures and (not before.exists or before.expired):
-                return Change(before, CircuitView(before, self.deployment.knows(callee)), changed=False)
+                view = self._view(before)
+                if not view.lagging_shards:
+                    return Change(before, view, changed=False)
             now = int(self.clock())
             if self._write(reset_request(self.deployment.table_name, before, actor=actor, now=now)):
-                self.publish(callee, before.state.value, CircuitState.CLOSED.value, "reset by an operator", actor, None)
-                return Change(before, self.get(callee))
-        raise CircuitError(f"the circuit of {callee} kept changing while resetting it; try again")
+                self._copy_to_shards(before)
+                self.publish(before, CircuitState.CLOSED.value, "reset by an operator", actor, None)
+                return Change(before, self.get(callee, key))
+        raise CircuitError(f"the circuit of {circuit_name(callee, key)} kept changing while resetting it; try again")
 
-    def publish(self, callee: str, from_state: str, to_state: str, reason: str, actor: str, until: int | None) -> None:
+    def publish(self, before: CircuitRecord, to_state: str, reason: str, actor: str, until: int | None) -> None:
         """Publish an operator's transition as the workflow publishes its own."""
         if not self.deployment.event_bus_name or not self.deployment.event_source:
             return
         detail = {
-            "callee": callee,
-            "from": from_state,
+            "callee": before.callee,
+            **({"key": before.key} if before.key else {}),
+            "from": before.state.value,
             "to": to_state,
             "reason": reason,
             "actor": actor,

@@ -32,11 +32,13 @@ def filters(template: dict[str, Any]) -> list[dict[str, Any]]:
 def test_every_callee_gets_five_metrics_two_alarms_and_a_dashboard_row(template: dict[str, Any]) -> None:
     found = filters(template)
     callees = len(["echo", "flaky", *TEST_CALLEES])
-    assert len(found) == callees * 5
+    assert len(found) == callees * 5 + 2  # one more for the callee in observe mode, one for the one with slow_call_seconds
     namespaces = Counter(f["MetricTransformations"][0]["MetricNamespace"] for f in found)
     assert namespaces["CircuitBreaker/flaky"] == 5
     names = {f["MetricTransformations"][0]["MetricName"] for f in found}
-    assert names == {"Calls", "CalleeFailures", "ShortCircuits", "Opens", "Fallbacks"}
+    assert names == {"Calls", "CalleeFailures", "ShortCircuits", "Opens", "Fallbacks", "ObservedShortCircuits", "SlowCalls"}
+    by_namespace = {(f["MetricTransformations"][0]["MetricNamespace"], f["MetricTransformations"][0]["MetricName"]) for f in found}
+    assert ("CircuitBreaker/flaky-observe", "ObservedShortCircuits") in by_namespace and ("CircuitBreaker/flaky-rate", "SlowCalls") in by_namespace
     alarms = [r["Properties"] for r in resources(template, "AWS::CloudWatch::Alarm").values() if r["Properties"]["Namespace"].startswith("CircuitBreaker/")]
     assert len(alarms) == callees * 2
     opened = next(a for a in alarms if a["Namespace"] == "CircuitBreaker/flaky" and a["MetricName"] == "Opens")

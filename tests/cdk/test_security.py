@@ -21,6 +21,7 @@ ACKNOWLEDGED_DEFINITION_FINDINGS = {
     # JSONata expressions are valid in TimeoutSeconds ("{% ... %}", per callee); cfn-lint 1.58's schema for
     # StateMachine definitions only knows integers there. DESIGN.md section 4.8.
     ("E3601", "Resources/StateMachine/Properties/Definition/States/Call callee/TimeoutSeconds"),
+    ("E3601", "Resources/StateMachine/Properties/Definition/States/Call callee, timed/TimeoutSeconds"),
     ("E3601", "Resources/StateMachine/Properties/Definition/States/Call probe/TimeoutSeconds"),
     ("E3601", "Resources/StateMachine/Properties/Definition/States/Call fallback/TimeoutSeconds"),
 }

@@ -84,6 +84,17 @@ def test_the_registry_names_every_callee_with_its_settings(state_machine: dict[s
         "retry": {"intervalSeconds": 1, "backoffRate": 2.0, "maxAttempts": 3, "maxDelaySeconds": 8, "jitter": "FULL"},
         "deadlineSeconds": 50,
         "fallback": None,
+        "failureRateThreshold": None,
+        "minimumCalls": None,
+        "slowCallSeconds": None,
+        "successThreshold": 1,
+        "rampSeconds": 0,
+        "rampStartShare": 0.1,
+        "mode": "enforce",
+        "circuitKeys": False,
+        "readShards": 1,
+        "consistentReads": True,
+        "successSamplesPerSecond": 20,
         "healthCheck": {"scheduleGroup": registry["echo"]["healthCheck"]["scheduleGroup"], "scheduleName": "echo"},  # cdk.json's check
     }
     assert "healthCheck" not in registry["flaky"]
@@ -143,13 +154,15 @@ def test_the_breaker_errors_the_workflow_recognises_are_the_clients(definition: 
 def test_no_lambda_runs_in_the_control_path(definition: dict[str, Any]) -> None:
     tasks = {name: s["Resource"] for name, s in definition["States"].items() if s["Type"] == "Task"}
     lambda_tasks = {name for name, resource in tasks.items() if resource == "arn:aws:states:::lambda:invoke"}
-    assert lambda_tasks == {"Call callee", "Call probe", "Call fallback"}
+    assert lambda_tasks == {"Call callee", "Call callee, timed", "Call probe", "Call fallback"}
     event_tasks = {name for name, resource in tasks.items() if resource == "arn:aws:states:::events:putEvents"}
-    assert event_tasks == {"Announce opened", "Announce closed", "Announce reopened"}
+    assert event_tasks == {"Announce opened", "Announce probing", "Announce closed", "Announce reopened"}
     queue_tasks = {name for name, resource in tasks.items() if resource == "arn:aws:states:::sqs:sendMessage"}
     assert queue_tasks == {"Send to dead-letter queue"}
     assert all(r.startswith("arn:aws:states:::dynamodb:") for n, r in tasks.items() if n not in lambda_tasks | event_tasks | queue_tasks)
-    assert definition["States"]["Get circuit"]["Arguments"]["ConsistentRead"] is True
+    assert definition["States"]["Get circuit"]["Arguments"]["ConsistentRead"] == "{% $settings.consistentReads or $attempts > 0 or $rereadPrimary %}"
+    shard_writes = definition["States"]["Update read shards"]["ItemProcessor"]["States"]
+    assert {s["Resource"] for s in shard_writes.values() if s["Type"] == "Task"} == {"arn:aws:states:::dynamodb:putItem"}
 
 
 def test_the_table_is_keyed_by_service_with_ttl_pitr_and_encryption(template: dict[str, Any]) -> None:
@@ -176,7 +189,7 @@ def test_the_workflow_may_invoke_only_the_registered_functions(template: dict[st
     table = logical_id(template, "AWS::DynamoDB::Table", "CircuitBreakerCircuitStatus")
     dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
     assert len(dynamodb) == 1
-    assert sorted(dynamodb[0]["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert sorted(dynamodb[0]["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]  # PutItem: the read shards
     assert dynamodb[0]["Resource"] == {"Fn::GetAtt": [table, "Arn"]}
     [put_events] = [s for s in statements if s["Action"] == "events:PutEvents"]
     assert put_events["Resource"] == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":events:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":event-bus/default"]]}

@@ -28,7 +28,7 @@ def test_the_demo_narrates_open_fast_fail_probe_closed() -> None:
         "1. A healthy call goes straight through",
         "this failure opened the circuit",
         "CircuitBreaker.CircuitOpen",
-        "Take probe lease → Call probe → Close circuit",
+        "Take probe lease → Call probe → Enough probes? → Close circuit",
         "6. Isolated by an operator",
         "7. Reset: echo answers again",
         "Transition events published",

@@ -326,6 +326,6 @@ def test_grant_read_circuits_needs_a_function_it_can_configure() -> None:
 def test_the_answer_document_is_the_documented_one(extension: Extension) -> None:
     assert set(extension.circuit("echo")) == {
         "callee", "state", "allowed", "retryAfter", "isolated", "reason", "probeDue", "malformed", "problems",
-        "fallback", "failOpen", "storeError", "ageSeconds",
+        "fallback", "failOpen", "storeError", "ageSeconds", "key", "rampShare",
     }
     assert json.loads(json.dumps(extension.circuit("flaky-static")))["fallback"] is True

@@ -212,7 +212,7 @@ def test_healthy_checks_close_an_open_circuit_early(
     assert second["action"] == "closed"
     item = breaker.item(CALLEE)
     assert {k: v for k, v in item.items() if k not in ("UpdatedAt", "ExpiryTimeStamp")} == {
-        "ServiceName": CALLEE, "CircuitStatus": "CLOSED", "Version": 9,
+        "ServiceName": CALLEE, "CircuitStatus": "CLOSED", "Version": 9, "ClosedAt": item["UpdatedAt"],  # a ramp starts there
     }
     [event] = transitions.drain()
     assert {k: event["detail"][k] for k in ("from", "to", "reason", "checks", "threshold")} == {

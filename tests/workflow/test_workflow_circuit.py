@@ -70,7 +70,7 @@ def test_the_attempt_that_reaches_the_threshold_opens_the_circuit_and_stops(brea
     second = breaker.call("flaky", FAIL)
     assert second.cause["circuitOpened"] is True and second.cause["attempts"] == 1
     assert breaker.invocations("Flaky") - before == 1
-    assert second.states[-5:] == ["Open circuit", "Announce opened", "Describe failure", "Fall back?", "Callee failed"]
+    assert second.states[-6:] == ["Open circuit", "Update read shards?", "Announce opened", "Describe failure", "Fall back?", "Callee failed"]
     item = breaker.item("flaky")
     assert item["CircuitStatus"] == "OPEN" and 29 <= item["OpenUntil"] - breaker.now() <= 31  # break_seconds 30
     assert item["ExpiryTimeStamp"] == item["OpenUntil"] + 300  # outlives the break by max_break_seconds
@@ -212,8 +212,8 @@ def test_after_the_break_one_probe_closes_the_circuit(breaker: Breaker) -> None:
     outcome = breaker.call("flaky", {"probe": 1})
     assert outcome.status == "SUCCEEDED" and outcome.output == {"probe": 1}
     assert outcome.states == [
-        "Check input", "Get circuit", "Check circuit", "Take probe lease", "Call probe", "Close circuit",
-        "Announce closed", "Probe outcome?", "Probe succeeded",
+        "Check input", "Get circuit", "Check circuit", "Take probe lease", "Call probe", "Enough probes?", "Close circuit",
+        "Update read shards?", "Announce closed", "Probe outcome?", "Probe succeeded",
     ]
     assert breaker.invocations("Flaky") - before == 1
     assert_closed(breaker, "flaky")

@@ -15,6 +15,7 @@ from typing import Any
 
 from circuit_breaker.core.extension_api import CIRCUITS_PATH
 from circuit_breaker.lambdas.circuit_extension.cache import CircuitCache
+from circuit_breaker.core.record import CIRCUIT_KEY_PATTERN
 from circuit_breaker.core.registry import not_registered
 
 HOST = "127.0.0.1"
@@ -38,7 +39,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        path = urllib.parse.urlsplit(self.path).path
+        parts = urllib.parse.urlsplit(self.path)
+        path = parts.path
         registered = sorted(self.cache.config.callees)
         if not path.startswith(CIRCUITS_PATH) or path == CIRCUITS_PATH:
             self._send(404, {"error": "NotFound", "message": f"ask GET {CIRCUITS_PATH}{{callee}}; registered: {', '.join(registered)}", "registered": registered})
@@ -51,7 +53,15 @@ class _Handler(BaseHTTPRequestHandler):
                 "registered": registered,
             })  # fmt: skip
             return
-        self._send(200, self.cache.answer(callee).as_dict())
+        keys = urllib.parse.parse_qs(parts.query, keep_blank_values=True).get("key")
+        key = keys[-1] if keys else None
+        if key is not None and not self.cache.keyed(callee):
+            self._send(400, {"error": "InvalidKey", "callee": callee, "message": f"{callee} has one circuit for every call (no circuit_keys): leave ?key= out"})
+            return
+        if key is not None and not CIRCUIT_KEY_PATTERN.fullmatch(key):
+            self._send(400, {"error": "InvalidKey", "callee": callee, "message": f"key {key[:200]!r} is not a circuit key: use 1 to 64 letters, digits, _ . : or -"})
+            return
+        self._send(200, self.cache.answer(callee, key).as_dict())
 
     def _refuse(self) -> None:
         self._send(405, {"error": "MethodNotAllowed", "message": f"only GET {CIRCUITS_PATH}{{callee}} is served"})

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
+from circuit_breaker.core.writes import copy_to_shards
 from circuit_breaker.core.health import HealthAction, HealthCheckTask, ProbeResult, decide
 from circuit_breaker.core.record import decode, get_item_request
 from circuit_breaker.core.transitions import event_entry
@@ -69,6 +70,8 @@ def apply_result(
                     continue
                 raise
         transition = decision.transition(record, result, int(now), task)
+        if transition is not None:
+            copy_to_shards(dynamodb, table_name, task.callee, task.read_shards, clock)
         if transition is not None:
             publish(transition)
         return CheckOutcome(
