@@ -162,6 +162,20 @@ def test_callee_failure_reports_the_callee_error(breaker: Breaker) -> None:
     assert 'bad \\"quoted\\" \\\\ input' in outcome.cause["cause"]
 
 
+def test_an_answer_the_python_runtime_cannot_marshal_is_a_callee_failure(breaker: Breaker) -> None:
+    # AWS's Python runtime posts Runtime.MarshalError (FunctionError Unhandled) for an answer simplejson refuses
+    outcome = breaker.call("inspector", {"python_answer": "a set"})
+    assert outcome.error == "CircuitBreaker.CalleeFailed"
+    assert outcome.cause["error"] == "Runtime.MarshalError"
+    assert "Unable to marshal response: Object of type set is not JSON serializable" in outcome.cause["cause"]
+
+
+def test_answers_reach_the_caller_as_the_python_runtime_writes_them(breaker: Breaker) -> None:
+    # a Decimal (a DynamoDB number read through boto3) is a number; bytes are posted as they are, so text
+    assert breaker.call("inspector", {"python_answer": "a decimal"}).output == {"price": 19.99}
+    assert breaker.call("inspector", {"python_answer": "bytes"}).output == "plain text"
+
+
 def test_open_circuit_fails_fast_without_calling_the_callee(breaker: Breaker) -> None:
     open_until = int(breaker.now()) + 100
     breaker.put_item("flaky", CircuitStatus="OPEN", OpenUntil=open_until, ExpiryTimeStamp=open_until + 300, ConsecutiveOpens=1)
