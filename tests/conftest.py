@@ -40,9 +40,14 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatabl
 INSPECTOR_NAME = "breaker-test-inspector"
 INSPECTOR_ARN = f"arn:aws:lambda:us-east-1:{LOCAL_ACCOUNT}:function:{INSPECTOR_NAME}"
 INSPECTOR_CODE = '''
-import os
+import decimal, os
+
+#: Answers JSON cannot carry as they are, for the marshalling tests: {"python_answer": NAME} returns one.
+PYTHON_ANSWERS = {"a set": lambda: {"ids": {1, 2}}, "a decimal": lambda: {"price": decimal.Decimal("19.99")}, "bytes": lambda: b"plain text"}
 
 def handler(event, context):
+    if isinstance(event, dict) and event.get("python_answer") in PYTHON_ANSWERS:
+        return PYTHON_ANSWERS[event["python_answer"]]()
     custom = context.client_context.custom if context.client_context else None
     return {
         "event": event,

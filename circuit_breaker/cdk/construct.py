@@ -227,7 +227,7 @@ class CircuitBreaker(Construct):
     @property
     def extension_layer(self) -> lambda_.LayerVersion:
         """The circuit-breaker extension as a layer (made on first use): add it to a function with
-        :meth:`grant_read_circuits`, and the function reads circuits on ``localhost:4243/circuits/{callee}``."""
+        :meth:`grant_read_circuits`, and the function reads circuits on ``localhost:4270/circuits/{callee}`` (or the ``port`` granted)."""
         if self._extension_layer is None:
             self._extension_layer = extension_layer(self, "ExtensionLayer")
         return self._extension_layer

@@ -44,7 +44,7 @@ def extension_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersion
         code=lambda_.Code.from_asset(str(extension_layer_code())),
         compatible_runtimes=list(EXTENSION_RUNTIMES),
         compatible_architectures=[lambda_.Architecture.X86_64, lambda_.Architecture.ARM_64],
-        description="Circuit breaker extension: serves circuit states on localhost:4243 from a short cache",
+        description="Circuit breaker extension: serves circuit states on localhost (port 4270 by default) from a short cache",
     )
 
 

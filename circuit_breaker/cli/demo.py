@@ -15,12 +15,13 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Union
 
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from circuit_breaker.operate.circuits import Circuits
 from circuit_breaker.client.calls import CircuitBreakerClient
@@ -32,6 +33,9 @@ from circuit_breaker.local.event_capture import EventCapture
 from circuit_breaker.core.settings import CalleeSettings
 
 CONTEXT_KEY = "circuit_breaker"
+
+#: A step's title, or how to word it from what the call did: (its error or None, how often flaky ran).
+Title = Union[str, Callable[[Union[BreakerError, None], int], str]]
 
 
 def demo_context(project_dir: Path, break_seconds: int) -> dict[str, Any]:
@@ -56,6 +60,8 @@ class Narrator:
         self.dynamodb = engine.session().client("dynamodb")
         self.flaky_function = engine.function_name("Flaky")
         self.rows: list[tuple[str, str, str, str]] = []
+        self.last_flaky_calls = 0
+        """How often the last narrated call invoked flaky."""
         self.events = EventCapture(engine, "demo-transitions")
 
     def item(self, callee: str) -> dict[str, Any] | None:
@@ -67,7 +73,7 @@ class Narrator:
             return None
         return {k: next(iter(v.values())) for k, v in sorted(item.items()) if k not in ("LastExecutionArn", "LastError")}
 
-    def call(self, step: str, callee: str, payload: Any, label: str) -> BreakerError | None:
+    def call(self, step: Title, callee: str, payload: Any, label: str) -> BreakerError | None:
         before = self.engine.runtime.invocations(self.flaky_function)
         started = time.monotonic()
         outcome: BreakerError | None = None
@@ -80,6 +86,9 @@ class Narrator:
         elapsed = time.monotonic() - started
         path = fetch_path(self.sfn, arn)
         flaky_calls = self.engine.runtime.invocations(self.flaky_function) - before
+        self.last_flaky_calls = flaky_calls
+        if callable(step):
+            step = step(outcome, flaky_calls)
         self.show(step, callee, payload, text, path, elapsed, flaky_calls, arn)
         self.rows.append((label, outcome.error if outcome else "succeeded", str(path.transitions), str(flaky_calls)))
         return outcome
@@ -116,10 +125,26 @@ def run_demo(project_dir: Path, break_seconds: int = 3, console: Console | None 
             engine.stop()
 
 
+def failing_call_title(step: str, attempts: int, failures_before: int, threshold: int, opened: bool) -> str:
+    """A failing call of flaky, titled by what it did: its attempts and retries, and whether it opened the circuit.
+
+    Worded from what happened (the invocations the engine counted, the error's ``circuitOpened``), short
+    enough for an 80-column terminal: a call that opens the circuit on its first attempt is not "retried".
+    """
+    failures = failures_before + attempts
+    retries = f"{attempts - 1} {'retry' if attempts == 2 else 'retries'}"
+    if opened:
+        tried = "fails once" if attempts == 1 else f"fails {attempts} times ({retries})"
+        return f"{step} flaky {tried}: failure {failures} of {threshold} opens the circuit" + (", no retry" if attempts == 1 else "")
+    tried = "fails once, not retried" if attempts == 1 else f"fails {attempts} times, {retries} with backoff"
+    return f"{step} flaky {tried}: {failures} of {threshold} failures"
+
+
 def _narrate(engine: LocalEngine, project_dir: Path, break_seconds: int, console: Console) -> None:
     """The scenario itself, on a started engine."""
     narrator = Narrator(engine, console)
-    console.print(f"deployed: {engine.deployment().state_machine_arn}")
+    # soft_wrap: the ARN is printed whole, whatever the terminal's width (a copy and paste must get all of it)
+    console.print(Text.assemble("deployed: ", engine.deployment().state_machine_arn), soft_wrap=True)
     block = demo_context(project_dir, break_seconds)[CONTEXT_KEY]
     failures_to_open = int(
         block.get("callees", {}).get("flaky", {}).get("failure_threshold")
@@ -131,11 +156,18 @@ def _narrate(engine: LocalEngine, project_dir: Path, break_seconds: int, console
 
     console.print(
         f"\n[bold]flaky now fails; every failed attempt counts, and after {failures_to_open} its circuit opens "
-        "(each call retries with backoff, reading the circuit again before every retry).[/]"
+        "(a failed attempt is retried with backoff while the circuit stays closed, reading it again before every retry).[/]"
     )
     opened = False
+    counted = 0
     for call in range(1, failures_to_open + 1):
-        outcome = narrator.call(f"2.{call} flaky fails, retried with exponential backoff", "flaky", {"fail": True}, f"failure {call}")
+
+        def title(error: BreakerError | None, attempts: int, step: str = f"2.{call}", before: int = counted) -> str:
+            opens = isinstance(error, CalleeFailedError) and error.circuit_opened
+            return failing_call_title(step, attempts, before, failures_to_open, opens)
+
+        outcome = narrator.call(title, "flaky", {"fail": True}, f"failure {call}")
+        counted += narrator.last_flaky_calls
         opened = isinstance(outcome, CalleeFailedError) and outcome.circuit_opened
         if opened:
             break

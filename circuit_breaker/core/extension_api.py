@@ -24,7 +24,10 @@ PORT_ENV = "CIRCUIT_BREAKER_EXTENSION_PORT"
 #: How long a read is reused, in seconds (0: every check reads the table).
 CACHE_SECONDS_ENV = "CIRCUIT_BREAKER_CACHE_SECONDS"
 
-DEFAULT_PORT = 4243
+#: Not 4243: AWS's circuit-breaker extension sample and circuitbreaker-lambda's extension listen there, and
+#: two layers on one port collide (every extension of a function shares its network). Nor 2772/2773 (AWS's
+#: AppConfig and Parameters and Secrets extensions), nor Lambda's Runtime API (9001).
+DEFAULT_PORT = 4270
 DEFAULT_CACHE_SECONDS = 5.0
 MAX_CACHE_SECONDS = 3600.0
 CIRCUITS_PATH = "/circuits/"

@@ -68,7 +68,10 @@ def _number(value: int | float) -> int | float:
     if isinstance(value, int):
         if -_SAFE_INTEGER <= value <= _SAFE_INTEGER:
             return value
-        value = float(value)  # OverflowError past 1.8e308: JSON.parse would give Infinity
+        try:
+            value = float(value)
+        except OverflowError:  # an integer past 1.8e308: JSON.parse reads it as Infinity, as it reads 1e400
+            return math.inf if value > 0 else -math.inf
     if value.is_integer() and abs(value) <= _SAFE_INTEGER:
         return int(value)  # -0.0 becomes 0, as JSON.stringify writes it
     return value
@@ -402,6 +405,32 @@ def js_round(arg: Any, precision: Any = None) -> Any:
     return result if not math.isfinite(result) else Utils.convert_number(result)
 
 
+def _not_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def js_type(value: Any) -> Any:
+    """``$type`` tests a number as the reference's ``isNumeric`` does: ±Infinity fails (D1001), NaN is an object.
+
+    jsonata-python answers ``'number'`` for both, so a ``$type`` guard that fails on AWS (a depth of
+    1e400, read as Infinity) would pass on the engine.
+    """
+    if _not_finite(value):
+        if math.isnan(value):
+            return "object"
+        raise jexception.JException("D1001", 0, value)
+    return _ORIGINALS["type"](value)
+
+
+def js_to_boolean(arg: Any) -> Any:
+    """A value's truth (``$boolean``, ``$not``, ``and``, ``?:``, predicates) as the reference's: ±Infinity fails (D1001), NaN is false."""
+    if _not_finite(arg):
+        if math.isnan(arg):
+            return False
+        raise jexception.JException("D1001", 0, arg)
+    return _ORIGINALS["to_boolean"](arg)
+
+
 def js_base64encode(text: Any) -> Any:
     """``$base64encode``: Node's ``Buffer.from(text, 'binary')``: the low byte of every UTF-16 code unit.
 
@@ -560,6 +589,8 @@ PATCHED: tuple[tuple[type, str], ...] = (
     (jsonata_functions.Functions, "base64decode"),
     (jsonata_functions.Functions, "sort"),
     (jsonata_functions.Functions, "lookup"),
+    (jsonata_functions.Functions, "type"),
+    (jsonata_functions.Functions, "to_boolean"),
     (Jsonata, "evaluate_comparison_expression"),
     (Jsonata, "evaluate_numeric_expression"),
     (Jsonata, "evaluate_includes_expression"),
@@ -578,7 +609,12 @@ _REBOUND = {
     "base64decode": "<s-:s>",
     "sort": "<af?:a>",
     "lookup": "<x-s:x>",
+    "type": "<x:s>",
+    "boolean": "<x-:b>",
 }
+
+#: Re-bound built-ins whose implementation has another name than the function.
+_IMPLEMENTED_BY = {"boolean": "to_boolean"}
 
 _ORIGINALS: dict[str, Any] = {}
 _install_lock = threading.Lock()
@@ -613,6 +649,8 @@ def install() -> None:
             "base64decode": js_base64decode,
             "sort": js_sort,
             "lookup": js_lookup,
+            "type": js_type,
+            "to_boolean": js_to_boolean,
         }
         for name, replacement in replacements.items():
             setattr(functions, name, staticmethod(replacement))
@@ -622,4 +660,4 @@ def install() -> None:
         Jsonata.evaluate_includes_expression = evaluate_includes_expression
         jsonata_signature.Signature.get_symbol = _signature_symbol(_ORIGINALS["get_symbol"])
         for name, signature in _REBOUND.items():
-            Jsonata.define_function(name, signature)
+            Jsonata.define_function(name, signature, _IMPLEMENTED_BY.get(name))

@@ -4,7 +4,8 @@ moto needs Docker to run a function. The local engine runs it here instead, from
 deployment package (the zip the synthesized template's asset became): the module is loaded with the
 function's environment, the handler gets a Lambda-shaped context (``client_context`` included), the
 function's timeout is enforced, and errors come back as the runtime reports them
-(``errorType``/``errorMessage``/``stackTrace``, ``FunctionError: Unhandled``).
+(``errorType``/``errorMessage``/``stackTrace``, ``FunctionError: Unhandled``). An answer is encoded as
+the runtime (awslambdaric) encodes it, with simplejson: see :func:`marshal_response`.
 
 Environment variables and standard output are per invocation: ``os.environ`` and ``sys.stdout``
 are replaced (once) by views that show the running handler its own variables and capture what it
@@ -16,10 +17,12 @@ from __future__ import annotations
 import base64
 import binascii
 import contextvars
+import decimal
 import hashlib
 import importlib.util
 import io
 import json
+import math
 import os
 import shutil
 import sys
@@ -34,6 +37,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
+
+import simplejson
 
 _overlay_environ: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("lambda_environ", default=None)
 _captured_stdout: contextvars.ContextVar[io.StringIO | None] = contextvars.ContextVar("lambda_stdout", default=None)
@@ -158,6 +163,38 @@ class Invocation:
     function_error: str | None
     log: str
     request_id: str
+
+
+class MarshalError(ValueError):
+    """The handler's answer cannot be written as JSON: the runtime reports ``Runtime.MarshalError``."""
+
+
+def _decimal_as_number(value: Any) -> Any:
+    """A ``Decimal`` (what boto3 reads a DynamoDB number as) is written with its own digits; NaN as ``NaN``."""
+    if isinstance(value, decimal.Decimal):
+        return math.nan if value.is_nan() else simplejson.RawJSON(str(value))
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def marshal_response(result: Any, runtime: str) -> bytes:
+    """A handler's answer as AWS's Python runtime posts it (awslambdaric's ``LambdaMarshaller``).
+
+    ``bytes`` go out as they are, as an opaque payload that Lambda returns, JSON or not. Anything else is encoded with simplejson, whose defaults differ from the standard library's:
+    bytes inside the answer are read as UTF-8 text, a namedtuple is an object, NaN and Infinity are
+    written as such; a ``Decimal`` keeps its digits. Only the ``python3.12`` runtime writes non-ASCII
+    characters unescaped. What the encoder refuses (a set, an object, a cycle, bytes that are not
+    UTF-8) raises :class:`MarshalError` with the runtime's message.
+    """
+    if isinstance(result, bytes):
+        return result
+    # allow_nan as the runtime sets it: simplejson 3.19 made strict JSON its default
+    encoder = simplejson.JSONEncoder(
+        use_decimal=False, allow_nan=True, ensure_ascii=runtime != "python3.12", default=_decimal_as_number
+    )
+    try:
+        return encoder.encode(result).encode("utf-8")
+    except Exception as error:  # noqa: BLE001 - the runtime turns any encoder failure into a MarshalError
+        raise MarshalError(f"Unable to marshal response: {error}") from None
 
 
 class InvalidClientContextError(ValueError):
@@ -315,20 +352,11 @@ class LambdaRuntime:
             body = self._error_body(spec, request_id, outcome["error"], outcome["trace"])
             log.write(f"[ERROR] {body['errorType']}: {body['errorMessage']}\n")
             return self._finish(log, request_id, elapsed, spec, json.dumps(body).encode(), "Unhandled")
-        result = outcome["result"]
-        if isinstance(result, bytes):
-            # The runtime hands bytes back as they are, unencoded (content type application/unknown).
-            return self._finish(log, request_id, elapsed, spec, result, None)
         try:
-            # As the runtime's encoder: NaN and Infinity are written as such (not JSON; the caller copes).
-            payload = json.dumps(result).encode()
-        except (TypeError, ValueError, RecursionError) as error:
-            body = {
-                "errorMessage": f"Unable to marshal response: {error}",
-                "errorType": "Runtime.MarshalError",
-                "requestId": request_id,
-                "stackTrace": [],
-            }
+            payload = marshal_response(outcome["result"], spec.runtime)
+        except MarshalError as error:
+            body = {"errorMessage": str(error), "errorType": "Runtime.MarshalError", "requestId": request_id, "stackTrace": []}
+            log.write(f"[ERROR] {body['errorType']}: {body['errorMessage']}\n")
             return self._finish(log, request_id, elapsed, spec, json.dumps(body).encode(), "Unhandled")
         return self._finish(log, request_id, elapsed, spec, payload, None)
 

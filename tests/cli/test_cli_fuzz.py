@@ -20,6 +20,7 @@ from circuit_breaker.cli.app import failure_lines, print_status
 from circuit_breaker.core.errors import error_from_failure
 from circuit_breaker.core.record import BreakLimits, decode
 from circuit_breaker.cli.render import clean, console
+from circuit_breaker.local.patches.dynamodb_numbers import number_refusal
 from tests.conftest import Breaker, run_cli
 
 FRAGMENTS = [
@@ -59,11 +60,12 @@ def assert_clean_exit(code: int, out: str, err: str, allowed: tuple[int, ...]) -
 
 
 def valid_number(text: str) -> bool:
+    """A number DynamoDB holds: numeric, at most 38 significant digits, within its range (the engine refuses the rest)."""
     try:
         float(text)
     except ValueError:
         return False
-    return text.lower() != "nan"
+    return text.lower() != "nan" and number_refusal(text) is None
 
 
 @settings(max_examples=200, deadline=None)

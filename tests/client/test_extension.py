@@ -19,7 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from circuit_breaker.cdk import Callee, CalleeSettings, CircuitBreaker, CircuitBreakerProps, Fallback
 from circuit_breaker.client.calls import CircuitBreakerClient
 from circuit_breaker.core.errors import CircuitIsolatedError, CircuitOpenError
-from circuit_breaker.core.extension_api import CALLEES_ENV, PORT_ENV, TABLE_ENV, decode_callees
+from circuit_breaker.core.extension_api import CALLEES_ENV, DEFAULT_PORT, PORT_ENV, TABLE_ENV, decode_callees
 from circuit_breaker.client.extension_reader import ExtensionReader
 from circuit_breaker.local.engine import LocalEngine
 from circuit_breaker.core.settings import InvalidSettingsError
@@ -180,6 +180,39 @@ def test_a_configuration_mistake_is_reported_as_an_init_error(layer: Path, endpo
         assert error["identifier"] is not None
 
 
+def test_a_port_in_use_is_reported_naming_the_likely_other_extension_and_the_fix(layer: Path, endpoint: str) -> None:
+    # two extensions of one function share its network: another one already listening on the port
+    import socket
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        environment = {TABLE_ENV: "t", CALLEES_ENV: '{"echo": {"maxBreakSeconds": 300, "probeLeaseSeconds": 15}}', PORT_ENV: str(port)}
+        with Extension(layer, endpoint, environment) as running:
+            assert running.process.wait(20) == 1
+            log = running.process.stderr.read()
+            [error] = running.api.record.init_errors
+    message = error["body"]["errorMessage"]
+    assert error["type"] == "Extension.PortUnavailable"
+    assert f"port {port} on 127.0.0.1 is already in use" in message
+    assert "most likely by another extension of this function" in message
+    assert "grant_read_circuits(fn, port=...)" in message
+    assert message in log  # the function's log says it too
+
+
+def test_a_port_taken_by_a_known_extension_names_it() -> None:
+    import errno
+
+    from circuit_breaker.lambdas.circuit_extension.server import unavailable
+
+    in_use = OSError(errno.EADDRINUSE, "Address already in use")
+    assert "AWS's circuit-breaker extension sample or circuitbreaker-lambda's extension" in unavailable(4243, in_use)
+    assert "AWS Parameters and Secrets Lambda Extension" in unavailable(2773, in_use)
+    denied = unavailable(4300, OSError(errno.EACCES, "Permission denied"))
+    assert "Permission denied" in denied and "grant_read_circuits(fn, port=...)" in denied
+
+
 @pytest.mark.parametrize("framing", ["length", "chunked", "close"])
 def test_the_extensions_api_client_reads_every_http_framing(framing: str) -> None:
     """The extension's own small HTTP client (no http.client: it registers before loading anything heavy)."""
@@ -297,7 +330,14 @@ def test_grant_read_circuits_marks_a_callee_with_a_fallback() -> None:
     checkout_function = next(r for k, r in variables.items() if k.startswith("Checkout") and r["Type"] == "AWS::Lambda::Function")
     callees = decode_callees(checkout_function["Properties"]["Environment"]["Variables"][CALLEES_ENV])
     assert (callees["payment"].fallback, callees["stock"].fallback) == (False, True)
-    assert checkout_function["Properties"]["Environment"]["Variables"][PORT_ENV] == "4243"
+    assert checkout_function["Properties"]["Environment"]["Variables"][PORT_ENV] == str(DEFAULT_PORT)
+
+
+def test_the_default_port_is_no_other_known_extension_s() -> None:
+    # 4243 is AWS's circuit-breaker extension sample's and circuitbreaker-lambda's: two such layers would collide
+    from circuit_breaker.lambdas.circuit_extension.server import KNOWN_LISTENERS
+
+    assert DEFAULT_PORT not in KNOWN_LISTENERS and 4243 in KNOWN_LISTENERS
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,8 @@ EDGE_VALUES: list[tuple[str, Any]] = [
     ("minus zero", -0.0),
     ("2^53 + 1", 2**53 + 1),
     ("10^30 integer", 10**30),
+    ("10^400 integer", 10**400),  # JSON.parse reads it as Infinity, as it reads 1e400
+    ("minus 10^400 integer", -(10**400)),
     ("1e21", 1e21),
     ("1e308", 1e308),
     ("0.1", 0.1),
@@ -202,6 +204,8 @@ PROBES: list[str] = [
     "$floor(123456789012345678901234)", "$ceil(1e20 + 0.5)", "$floor(-0.5)", "$round(2.5)", "$round(-2.5)",
     "$parse('-0')", "$parse('1.0')", "$parse('[1e400]')", "$parse('NaN')",
     "5.5 % 2", "-5.5 % 2", "5 % 0", "1/0", "-1/0", "1e308 * 10", "(1/0) + 1", "$string(1/0)",
+    # Infinity and NaN where JSONata tests a number (isNumeric): $type and truth fail on Infinity, NaN is an object
+    "$type(1/0)", "$type(0/0)", "$boolean(1e308 * 10)", "$boolean(0/0)", "$not(-1/0)", "1/0 ? 1 : 2", "(1/0) in [1e308 * 10]",
     # $power: the reference fails on a result JSON cannot hold
     "$power(2, 1023)", "$power(2, 1024)", "$power(2, 1100)", "$power(-8, 1/3)", "$power(0, -1)",
     # $number
@@ -516,6 +520,27 @@ def test_the_corpus_reaches_every_expression_and_the_edges(definition: dict[str,
     # both sides really evaluated: some cases fail, most produce values, and not all the same value
     answers = [case[4] for case in workflow]
     assert any(not a.ok for a in answers) and sum(a.ok and a.defined for a in answers) > len(answers) / 2
+
+
+@pytest.mark.parametrize("depth", [10**400, -(10**400)], ids=["Infinity", "-Infinity"])
+def test_check_input_refuses_an_infinite_depth_under_the_reference(definition: dict[str, Any], depth: int) -> None:
+    """Check input's rules, in order, as the reference and the engine evaluate them for a depth JSON.parse reads as ±Infinity.
+
+    Any JSONata operation that tests a number (``$type``, ``$not``, arithmetic) fails on Infinity (D1001):
+    the rules must reach Reject input with a message, not a query error.
+    """
+    choices = definition["States"]["Check input"]["Choices"]
+    bindings = {"states": {"input": {"callee": "echo", "depth": depth}}}
+    conditions = [(rule["Condition"][2:-2].strip(), bindings) for rule in choices]
+    for side, answers in (("reference", reference_answers(conditions)), ("engine", [engine_answer(*c) for c in conditions])):
+        assert all(a.ok for a in answers), f"{side}: " + "; ".join(a.show() for a in answers if not a.ok)
+        matched = next(index for index, answer in enumerate(answers) if answer.defined and answer.value is True)
+        rule = choices[matched]
+        assert rule["Next"] == "Reject input", f"{side}: rule {matched} matched"
+        problem = rule["Assign"]["problem"][2:-2].strip()
+        message = (reference_answers([(problem, bindings)])[0] if side == "reference" else engine_answer(problem, bindings))
+        assert message.ok and message.defined, f"{side}: {message.show()}"
+        assert message.value.startswith("depth must be a whole number") and "a number out of range" in message.value
 
 
 def test_paths_read_resolves_aliases_and_skips_locals() -> None:

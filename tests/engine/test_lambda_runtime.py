@@ -111,6 +111,77 @@ def test_an_unserialisable_answer_is_a_marshal_error(runtime: LambdaRuntime) -> 
     assert error["errorType"] == "Runtime.MarshalError"
 
 
+ANSWERS = """
+import collections, decimal
+
+Point = collections.namedtuple("Point", "x y")
+
+class Order:
+    pass
+
+def handler(event, context):
+    return {
+        "set": {"ids": {1, 2}},
+        "object": [Order()],
+        "circular": (lambda d: (d.__setitem__("self", d), d)[1])({}),
+        "undecodable": {"raw": b"\\xff"},
+        "decimal": {"price": decimal.Decimal("19.990"), "big": decimal.Decimal("1E+400"), "nan": decimal.Decimal("NaN")},
+        "bytes inside": {"body": b"caf\\xc3\\xa9"},
+        "namedtuple": Point(1, 2),
+        "bytes": b"not json",
+    }[event]
+"""
+
+
+@pytest.fixture(scope="module")
+def answers() -> FunctionSpec:
+    return FunctionSpec(**{**spec("answers", "x").__dict__, "code_zip": package(ANSWERS), "runtime": "python3.13"})
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        ("set", "Object of type set is not JSON serializable"),
+        ("object", "Object of type Order is not JSON serializable"),
+        ("circular", "Circular reference detected"),
+        ("undecodable", "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
+    ],
+)
+def test_an_answer_json_cannot_hold_is_the_runtimes_marshal_error(runtime: LambdaRuntime, answers: FunctionSpec, event: str, why: str) -> None:
+    # awslambdaric's marshaller: "Unable to marshal response: <the encoder's message>", posted as an invocation error
+    outcome = runtime.invoke(answers, event)
+    assert outcome.function_error == "Unhandled"
+    assert json.loads(outcome.payload) == {
+        "errorMessage": f"Unable to marshal response: {why}",
+        "errorType": "Runtime.MarshalError",
+        "requestId": outcome.request_id,
+        "stackTrace": [],
+    }
+    assert f"[ERROR] Runtime.MarshalError: Unable to marshal response: {why}" in outcome.log
+
+
+@pytest.mark.parametrize(
+    ("event", "payload"),
+    [
+        # the runtime encodes with simplejson: a Decimal (a DynamoDB number through boto3) is written with its digits
+        ("decimal", b'{"price": 19.990, "big": 1E+400, "nan": NaN}'),
+        # bytes inside the answer are read as UTF-8 text; a namedtuple is an object
+        ("bytes inside", b'{"body": "caf\\u00e9"}'),
+        ("namedtuple", b'{"x": 1, "y": 2}'),
+        # bytes as the whole answer are posted as they are (content type application/unknown), JSON or not
+        ("bytes", b"not json"),
+    ],
+)
+def test_an_answer_is_encoded_as_the_python_runtime_encodes_it(runtime: LambdaRuntime, answers: FunctionSpec, event: str, payload: bytes) -> None:
+    outcome = runtime.invoke(answers, event)
+    assert (outcome.function_error, outcome.payload) == (None, payload)
+
+
+def test_the_python_312_runtime_writes_non_ascii_unescaped(runtime: LambdaRuntime, answers: FunctionSpec) -> None:
+    on_312 = FunctionSpec(**{**answers.__dict__, "runtime": "python3.12"})
+    assert runtime.invoke(on_312, "bytes inside").payload == '{"body": "café"}'.encode()
+
+
 def test_a_missing_handler_is_an_import_error(runtime: LambdaRuntime) -> None:
     error = json.loads(runtime.invoke(spec("alpha", "A", handler="missing.handler"), {}).payload)
     assert error["errorType"] == "Runtime.ImportModuleError"

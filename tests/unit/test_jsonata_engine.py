@@ -193,6 +193,21 @@ def test_results_do_not_share_or_change_the_bindings() -> None:
     assert type(bound["a"][0]) is float
 
 
+def test_a_number_past_the_largest_double_reads_as_infinity_as_json_parse_reads_it() -> None:
+    huge = 10**400  # Python's json reads the digits as an int; JSON.parse as Infinity
+    assert evaluate("$v in [1e308 * 10]", {"v": huge}) == (True, True)
+    assert evaluate("$v in [-1e308 * 10]", {"v": -huge}) == (True, True)
+    assert evaluate("$v", {"v": huge}) == (True, None)  # JSON.stringify writes Infinity as null
+
+
+@pytest.mark.parametrize("expression", ["$type($v)", "$boolean($v)", "$not($v)", "$v ? 1 : 2", "$v and true"])
+def test_type_and_truth_fail_on_infinity_as_the_reference(expression: str) -> None:
+    # jsonata 2.0.6 tests numbers with isNumeric, which throws D1001 on Infinity
+    with pytest.raises(QueryEvaluationError, match="out of range"):
+        evaluate(expression, {"v": 10**400})
+    assert evaluate("$type(0/0) & ' ' & $string($boolean(0/0))", {}) == (True, "object false")
+
+
 def test_jsonata_python_patch_points_exist_on_the_pinned_version() -> None:
     from circuit_breaker.local import jsonata_js
 

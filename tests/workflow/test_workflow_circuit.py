@@ -337,6 +337,17 @@ def test_a_break_or_lease_longer_than_the_workflow_writes_counts_as_over(breaker
     assert leased.status == "SUCCEEDED" and "Call probe" in leased.states
 
 
+def test_a_number_with_more_than_38_digits_written_with_trailing_zeros_does_not_break_a_call(breaker: Breaker) -> None:
+    # 1e38 has one significant digit: DynamoDB holds it, and its projected GetItem (Get circuit) answers it
+    huge = 10**38
+    breaker.put_item("echo", CircuitStatus="CLOSED", ConsecutiveOpens=huge, Junk=-huge, ExpiryTimeStamp=int(breaker.now()) + 100)
+    outcome = breaker.call("echo", {"v": 1})
+    assert outcome.output == {"v": 1}
+    assert outcome.states == ["Check input", "Get circuit", "Check circuit", "Call callee"]
+    breaker.put_item("flaky", CircuitStatus="OPEN", OpenUntil=int(breaker.now()) + 100, ExpiryTimeStamp=10**120, ConsecutiveOpens=huge)
+    assert breaker.call("flaky", OK).error == "CircuitBreaker.CircuitOpen"
+
+
 def test_an_oversized_item_does_not_block_calls(breaker: Breaker) -> None:
     # 390 KB in one attribute: reading the whole item would exceed the 256 KiB a state may hold.
     open_until = int(breaker.now()) + 100

@@ -77,6 +77,30 @@ def test_a_depth_too_large_for_a_double_is_invalid_input_not_a_query_error(break
     assert "a number out of range" in outcome.cause["message"]
 
 
+HUGE = "1" + "0" * 400  # an integer JSON.parse reads as Infinity, as it reads 1e400
+
+
+@pytest.mark.parametrize(
+    ("document", "says"),
+    [
+        (f'{{"callee": "echo", "depth": {HUGE}}}', "depth must be a whole number"),
+        (f'{{"callee": "echo", "depth": -{HUGE}}}', "depth must be a whole number"),
+        (f'{{"callee": "echo", "depth": {"9" * 309}}}', "depth must be a whole number"),
+        (f'{{"callee": {HUGE}}}', "callee must be a non-empty string"),
+        (f'{{"callee": "echo", "idempotencyKey": -{HUGE}}}', "idempotencyKey must be 1 to 128"),
+        (HUGE, "the input must be a JSON object"),
+        ("-1e400", "the input must be a JSON object"),
+    ],
+)
+def test_a_number_too_large_for_a_double_is_invalid_input_not_a_query_error(breaker: Breaker, document: str, says: str) -> None:
+    # JSON.parse reads a number past 1.8e308 as (-)Infinity, on which $type, $string and $not fail (D1001):
+    # Check input must name the field rather than fail with States.QueryEvaluationError
+    arn = breaker.sfn.start_execution(stateMachineArn=breaker.engine.deployment().state_machine_arn, input=document)["executionArn"]
+    outcome = breaker.finish(arn)
+    assert (outcome.error, outcome.states) == ("CircuitBreaker.InvalidInput", ["Check input", "Reject input"])
+    assert says in outcome.cause["message"] and outcome.cause["message"].endswith("got a number out of range")
+
+
 @pytest.mark.parametrize("name", ["constructor", "toString", "hasOwnProperty", "__proto__", "valueOf"])
 def test_prototype_member_names_are_unknown_callees(breaker: Breaker, name: str) -> None:
     # The reference JSONata's $lookup returns an object's prototype members for these names.
@@ -136,6 +160,20 @@ def test_callee_failure_reports_the_callee_error(breaker: Breaker) -> None:
     assert outcome.cause["error"] == "FlakyError"
     assert outcome.cause["circuitOpened"] is False
     assert 'bad \\"quoted\\" \\\\ input' in outcome.cause["cause"]
+
+
+def test_an_answer_the_python_runtime_cannot_marshal_is_a_callee_failure(breaker: Breaker) -> None:
+    # AWS's Python runtime posts Runtime.MarshalError (FunctionError Unhandled) for an answer simplejson refuses
+    outcome = breaker.call("inspector", {"python_answer": "a set"})
+    assert outcome.error == "CircuitBreaker.CalleeFailed"
+    assert outcome.cause["error"] == "Runtime.MarshalError"
+    assert "Unable to marshal response: Object of type set is not JSON serializable" in outcome.cause["cause"]
+
+
+def test_answers_reach_the_caller_as_the_python_runtime_writes_them(breaker: Breaker) -> None:
+    # a Decimal (a DynamoDB number read through boto3) is a number; bytes are posted as they are, so text
+    assert breaker.call("inspector", {"python_answer": "a decimal"}).output == {"price": 19.99}
+    assert breaker.call("inspector", {"python_answer": "bytes"}).output == "plain text"
 
 
 def test_open_circuit_fails_fast_without_calling_the_callee(breaker: Breaker) -> None:

@@ -4,5 +4,5 @@ An external extension (a process beside the function's runtime, started by Lambd
 ``/opt/extensions/circuit-breaker``). It registers with the Extensions API for ``SHUTDOWN`` only, so
 it adds nothing to any invocation; reads the table lazily, only for the callees asked about, with
 strongly consistent ``GetItem``s (never a ``Scan``); and answers
-``GET http://localhost:4243/circuits/{callee}`` with :class:`circuit_breaker.core.extension_api.CircuitAnswer`.
+``GET http://localhost:4270/circuits/{callee}`` (the port ``grant_read_circuits`` sets) with :class:`circuit_breaker.core.extension_api.CircuitAnswer`.
 """

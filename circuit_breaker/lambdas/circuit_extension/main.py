@@ -40,7 +40,7 @@ def main() -> int:
     from circuit_breaker.core.extension_api import InvalidExtensionConfigError
     from circuit_breaker.lambdas.circuit_extension.cache import CircuitCache, TableReader
     from circuit_breaker.lambdas.circuit_extension.config import ExtensionConfig
-    from circuit_breaker.lambdas.circuit_extension.server import CircuitServer
+    from circuit_breaker.lambdas.circuit_extension.server import CircuitServer, unavailable
 
     try:
         config = ExtensionConfig.from_environment()
@@ -52,7 +52,7 @@ def main() -> int:
     try:
         server = CircuitServer(CircuitCache(config, reader.get), config.port)
     except OSError as error:
-        message = f"cannot serve on 127.0.0.1:{config.port}: {error}; choose another port (grant_read_circuits(fn, port=...))"
+        message = unavailable(config.port, error)
         _log(message)
         api.init_error("Extension.PortUnavailable", message)
         return 1

@@ -7,6 +7,7 @@ Every answer is JSON; an unknown callee is a 404 naming the registered ones.
 
 from __future__ import annotations
 
+import errno
 import json
 import threading
 import urllib.parse
@@ -70,6 +71,30 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: the function's logs are the user's
         return
+
+
+#: Extensions known to listen on localhost, by port: who most likely holds a port found taken.
+KNOWN_LISTENERS = {
+    2772: "the AWS AppConfig Agent Lambda extension",
+    2773: "the AWS Parameters and Secrets Lambda Extension",
+    4243: "AWS's circuit-breaker extension sample or circuitbreaker-lambda's extension",
+}
+
+
+def unavailable(port: int, error: OSError) -> str:
+    """Why the server cannot bind ``port``, and what to do: all extensions of a function share its network.
+
+    A port in use is most likely another extension's (the function's own code starts after every
+    extension is ready): the message names it when the port is a known one, and how to move this one.
+    """
+    fix = (
+        "choose another port for this extension: breaker.grant_read_circuits(fn, port=...) "
+        "(it sets CIRCUIT_BREAKER_EXTENSION_PORT, which the Python client follows)"
+    )
+    if error.errno != errno.EADDRINUSE:
+        return f"cannot serve on {HOST}:{port}: {error}; {fix}"
+    holder = KNOWN_LISTENERS.get(port, "another extension of this function")
+    return f"port {port} on {HOST} is already in use, most likely by {holder}: {fix}"
 
 
 class CircuitServer:

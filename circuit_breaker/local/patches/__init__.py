@@ -18,6 +18,7 @@ beside this one hold those functions, one concern each:
 - ``waits``: ``Retry`` backoff and ``Wait`` states on the engine's :class:`EngineClock`
 - ``concurrency``: thread-safe clients, backend lookups, serialised DynamoDB requests, finished threads forgotten
 - ``dynamodb_requests``: DynamoDB's item operations validated (required members, table names) and answered as on AWS
+- ``dynamodb_numbers``: numbers projected as stored (past 38 digits too), refused past DynamoDB's range
 - ``dynamodb_expressions``: a DynamoDB expression that does not parse is AWS's ValidationException
 - ``fault_injection``: service errors on purpose (the engine's :class:`FaultInjector`)
 - ``lambda_invoke``: handlers run in-process instead of in Docker, with their ClientContext
@@ -51,6 +52,7 @@ from circuit_breaker.local.patches import (
     concurrency,
     definitions,
     dynamodb_expressions,
+    dynamodb_numbers,
     dynamodb_requests,
     evaluation_failures,
     eventbridge,
@@ -414,7 +416,8 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         "moto.dynamodb.responses",
         "DynamoHandler.put_item",
-        "a missing Item is an internal error and a table name with illegal characters a ResourceNotFoundException; AWS answers a ValidationException naming the member",
+        "a missing Item is an internal error and a table name with illegal characters a ResourceNotFoundException; AWS answers a ValidationException naming the member; "
+        "a number DynamoDB cannot hold is checked in floating point (1E+126 passes) and never for its digits (so in GetItem, UpdateItem and DeleteItem too)",
         dynamodb_requests.as_on_aws("PutItem"),
     ),
     PatchPoint(
@@ -434,6 +437,24 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "DynamoHandler.delete_item",
         "ConsumedCapacityUnits is returned although the request did not ask for it; a missing Key is an internal error",
         dynamodb_requests.as_on_aws("DeleteItem"),
+    ),
+    PatchPoint(
+        "moto.dynamodb.models.dynamo_type",
+        "Item.project",
+        "a projection round-trips the whole item through boto3's TypeDeserializer, whose decimal context traps "
+        "Rounded: an item holding a number of more than 38 digits with trailing zeros (1e38, which DynamoDB holds) "
+        "makes every projected read an internal error",
+        _replacement(dynamodb_numbers.project),
+    ),
+    *(
+        PatchPoint(
+            "moto.dynamodb.responses",
+            f"DynamoHandler.{operation}",
+            "a number DynamoDB cannot hold (more than 38 significant digits, beyond 1E-130 to 9.99...E+125) is "
+            "accepted; moto checks PutItem's item only, in floating point",
+            dynamodb_numbers.refuses_numbers_it_cannot_hold,
+        )
+        for operation in ("query", "scan", "batch_write_item", "transact_write_items", "batch_get_item", "transact_get_items")
     ),
     PatchPoint(
         "moto.events.models",

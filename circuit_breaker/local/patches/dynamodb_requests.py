@@ -5,6 +5,7 @@
   failed to satisfy constraint: Member must not be null``; ``Value '/t' at 'tableName' failed to satisfy
   constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+``). moto answered a missing
   member with an internal error and a bad table name with ResourceNotFoundException.
+- A number DynamoDB cannot hold is its ``ValidationException`` (:mod:`circuit_breaker.local.patches.dynamodb_numbers`).
 - ``ConsumedCapacity`` is in the answer only when the request asked for it (``ReturnConsumedCapacity``
   ``TOTAL`` or ``INDEXES``); moto's UpdateItem always added it (and DeleteItem a ``ConsumedCapacityUnits``).
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Any, Callable
+
+from circuit_breaker.local.patches import dynamodb_numbers
 
 #: A table's name (an ARN names a table too, and is left to moto).
 _TABLE_NAME = "[a-zA-Z0-9_.-]+"
@@ -57,7 +60,7 @@ def validation_message(found: list[str]) -> str:
 
 
 def as_on_aws(operation: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Wraps ``DynamoHandler.<operation>``: validate the request first, answer capacity only when asked."""
+    """Wraps ``DynamoHandler.<operation>``: validate the request (members, table name, numbers) first, answer capacity only when asked."""
 
     def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
         def handle(self: Any) -> Any:
@@ -66,6 +69,9 @@ def as_on_aws(operation: str) -> Callable[[Callable[..., Any]], Callable[..., An
             found = violations(operation, self.body)
             if found:
                 raise MockValidationException(validation_message(found))
+            number = dynamodb_numbers.refusal(self.body)
+            if number:
+                raise MockValidationException(number)
             result = original(self)
             answer = getattr(result, "result", None)
             if isinstance(answer, dict) and self.body.get("ReturnConsumedCapacity", "NONE") not in _ASKED_FOR_CAPACITY:
