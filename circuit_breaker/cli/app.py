@@ -204,6 +204,7 @@ def call(
     depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="Call-chain depth (when calling from a callee).")] = None,
     asynchronous: Annotated[bool, typer.Option("--async", help="Start the call and return at once with its idempotency key; if it gets no answer it waits in the dead-letter queue for `breaker redrive`.")] = False,
     idempotency_key: Annotated[Optional[str], typer.Option("--idempotency-key", help="With --async: the call's key (1-128 of A-Z a-z 0-9 _ . : -); a new UUID by default.")] = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="The circuit key (a tenant, say) whose own circuit the call goes through (a callee with circuit_keys).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {status, executionArn, output, fallback | error, cause} (with --async: {status, idempotencyKey, executionArn}) as JSON.")] = False,
 ) -> None:
     """Call CALLEE through the circuit breaker and print its answer (exit 1 when the call fails, 2 when it cannot start)."""
@@ -219,13 +220,15 @@ def call(
             "no execution was started",
         )
     client = CircuitBreakerClient(options.connection(), deployment, open_circuit_cache=False)
+    if key is not None and deployment.keyed(name) is False:
+        raise fail(f"{name} has one circuit for every call (no circuit_keys): leave --key out", "no execution was started")
     if asynchronous:
-        _call_async(ctx, client, name, event, depth, idempotency_key, as_json)
+        _call_async(ctx, client, name, event, depth, idempotency_key, as_json, key)
         return
     err = console(stderr=True)
     try:
         with progress(err, f"calling {name} through the breaker..."):
-            result = client.call(name, event, depth)
+            result = client.call(name, event, depth, key=key)
     except BreakerError as error:
         if _json(ctx, as_json):
             _emit({"status": "FAILED", "executionArn": error.execution_arn, "error": error.error, "cause": error.cause})
@@ -247,10 +250,11 @@ def call(
 
 
 def _call_async(
-    ctx: typer.Context, client: CircuitBreakerClient, name: str, event: Any, depth: int | None, key: str | None, as_json: bool
+    ctx: typer.Context, client: CircuitBreakerClient, name: str, event: Any, depth: int | None, idempotency_key: str | None,
+    as_json: bool, circuit_key: str | None,
 ) -> None:
     try:
-        started = client.call_async(name, event, depth, key)
+        started = client.call_async(name, event, depth, idempotency_key, key=circuit_key)
     except BreakerError as error:
         raise fail(error.describe(), "no execution was started") from None
     if _json(ctx, as_json):

@@ -134,7 +134,7 @@ def check_circuit_key(key: Any) -> str | None:
     if not isinstance(key, str) or not CIRCUIT_KEY_PATTERN.fullmatch(key):
         raise InvalidInputError(
             InvalidInputError.error_name,
-            {"message": f"key must be 1 to 64 letters, digits, _ . : or - (a tenant's id, say), got {str(key)[:200]!r}"},
+            {"message": f"key must be 1 to 64 letters, digits, _ . : or - (the id of a tenant, say), got {str(key)[:200]!r}"},
         )
     return key
 

@@ -261,3 +261,23 @@ def test_the_workflow_still_reads_an_operators_versioned_item(breaker: Breaker) 
     circuits.reset("echo")
     assert breaker.item("echo")["Version"] == 2
     assert breaker.call("echo", {"n": 1}).output == {"n": 1}
+
+
+def test_an_item_name_tells_its_callee_key_and_shard() -> None:
+    from circuit_breaker.core.record import ItemName, circuit_name, item_name_patterns, shard_names
+
+    assert ItemName.parse("payment") == ItemName("payment")
+    assert ItemName.parse("payment#tenant-7@3") == ItemName("payment", "tenant-7", 3)
+    assert ItemName.parse("payment@2").circuit == "payment"
+    assert ItemName.parse("odd@name") == ItemName("odd@name")  # not a shard number: a name of its own
+    assert ItemName.parse("payment@0") == ItemName("payment@0")
+    assert shard_names(circuit_name("payment", "t"), 3) == ["payment#t", "payment#t@1", "payment#t@2"]
+    assert item_name_patterns("payment", 2, circuit_keys=True) == ["payment", "payment@1", "payment#*"]
+
+
+def test_a_ramp_lets_a_growing_share_through() -> None:
+    closed = decode("payment", {"CircuitStatus": {"S": "CLOSED"}, "ClosedAt": {"N": "1000"}, "ExpiryTimeStamp": {"N": "5000"}}, 1050)
+    assert closed.closed_at == 1000
+    assert closed.ramp_share(100, 0.1) == pytest.approx(0.55)
+    assert closed.ramp_share(100, 0.1, now=1000) == pytest.approx(0.1)
+    assert closed.ramp_share(100, 0.1, now=1100) == 1.0 and closed.ramp_share(0, 0.1) == 1.0

@@ -126,3 +126,34 @@ def test_context_takes_a_callee_policy_and_ignored_errors() -> None:
     )
     payment = next(c for c in config.callees if c.name == "payment")
     assert payment.settings.ignored_errors == ("CardDeclined",) and payment.settings.retry == RetryPolicy(max_attempts=1)
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        ({"minimum_calls": 10}, "minimum_calls applies to the rate rule only"),
+        ({"failure_rate_threshold": 0}, "failure_rate_threshold must be more than 0 and at most 1"),
+        ({"failure_rate_threshold": 1.01}, "failure_rate_threshold must be more than 0 and at most 1"),
+        ({"failure_rate_threshold": True}, "failure_rate_threshold must be a number"),
+        ({"failure_rate_threshold": 0.5, "minimum_calls": 0}, "minimum_calls must be between 1 and 1000000"),
+        ({"slow_call_seconds": 10}, "must be less than timeout_seconds (10)"),
+        ({"slow_call_seconds": -1}, "slow_call_seconds must be more than 0"),
+        ({"success_threshold": 0}, "success_threshold must be between 1 and 100"),
+        ({"ramp_seconds": -5}, "ramp_seconds must be between 0 and 86400"),
+        ({"mode": "audit"}, "mode must be 'enforce' or 'observe'"),
+        ({"circuit_keys": "yes"}, "circuit_keys must be true or false"),
+        ({"read_shards": 0}, "read_shards must be between 1 and 32"),
+        ({"read_shards": 33}, "read_shards must be between 1 and 32"),
+        ({"consistent_reads": None}, "consistent_reads must be true or false"),
+    ],
+)
+def test_the_trip_rules_and_scale_settings_are_checked_when_built(values: dict, says: str) -> None:
+    with pytest.raises(InvalidSettingsError) as raised:
+        CalleeSettings.from_mapping(values, "circuit_breaker.callees.x")
+    assert says in str(raised.value) and "circuit_breaker.callees.x" in str(raised.value)
+
+
+def test_the_rate_rule_takes_a_minimum_number_of_calls_by_default() -> None:
+    settings = CalleeSettings(failure_rate_threshold=0.5, slow_call_seconds=2.5, mode="observe")
+    assert settings.uses_rate and settings.minimum_calls == 10 and settings.mode.value == "observe"
+    assert not CalleeSettings().uses_rate and CalleeSettings().minimum_calls is None
