@@ -17,12 +17,23 @@ from tests.conftest import PROJECT_DIR, breaker, engine, session_context, templa
 #: Callees the benchmarks register on top of the tests' (cdk.json context form).
 BENCHMARK_CALLEES: dict[str, dict[str, Any]] = {
     "payment": {"sample_function": "flaky", "ignored_errors": ["CardDeclined"]},
+    # The trip rules side by side (benchmarks/test_trip_rules.py): the default count rule, and a rate rule.
+    "noisy-count": {"sample_function": "flaky"},
+    "noisy-rate": {"sample_function": "flaky", "failure_rate_threshold": 0.5, "minimum_calls": 10, "failure_window_seconds": 10},
+    # A callee answering in 8 s of its 10-s timeout, without and with slow_call_seconds.
+    "slow-plain": {"sample_function": "flaky"},
+    "slow-counted": {"sample_function": "flaky", "slow_call_seconds": 5},
 }
+#: The tests' callees no benchmark calls: left out, so the benchmarks' own fit a log group's 100 metric filters.
+UNUSED_TEST_CALLEES = ("flaky-window", "flaky-slow", "flaky-answers", "flaky-deadline", "flaky-backed", "flaky-health")
 
 
 def benchmark_context() -> dict[str, Any]:
     context = session_context()
-    context["circuit_breaker"]["callees"].update(BENCHMARK_CALLEES)
+    callees = context["circuit_breaker"]["callees"]
+    for name in UNUSED_TEST_CALLEES:
+        callees.pop(name, None)
+    callees.update(BENCHMARK_CALLEES)
     return context
 
 

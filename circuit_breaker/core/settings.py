@@ -85,7 +85,7 @@ class Mode(str, Enum):
 MAX_READ_SHARDS = 32
 #: Sampled successes a circuit's counting writes at most per second, on average, while a failure window is open
 #: (the rate rule): each sample carries the weight of the calls it stands for.
-SUCCESS_SAMPLES_PER_SECOND = 20
+SUCCESS_SAMPLES_PER_SECOND = 5
 #: ``minimum_calls`` when ``failure_rate_threshold`` is set and it is not.
 DEFAULT_MINIMUM_CALLS = 10
 #: A ramp after closing starts by letting this share of calls through, and grows linearly to all of them.

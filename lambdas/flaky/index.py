@@ -2,7 +2,8 @@
 
 The payload steers it: ``{"fail": true}`` raises :class:`FlakyError`, ``{"fail_between": [t0, t1]}`` fails
 while the clock (epoch seconds) is inside that window (an outage that heals by itself, retries
-included), ``{"sleep_seconds": 2.5}`` waits first (to run into the breaker's timeout), and
+included), ``{"fail_ratio": 0.02}`` fails that share of its invocations at random (noise: each attempt draws
+anew), ``{"sleep_seconds": 2.5}`` waits first (to run into the breaker's timeout), and
 ``{"message": "..."}`` sets the error message, ``{"error": "CardDeclined"}`` the error's name (what Lambda
 reports as ``errorType``: a business answer such as a declined card, which a callee may declare in its
 ``ignored_errors``). Any other payload is answered unchanged.
@@ -10,6 +11,7 @@ reports as ``errorType``: a business answer such as a declined card, which a cal
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from typing import Any
@@ -59,6 +61,11 @@ def handler(event: Any, context: LambdaContext) -> Any:
         if not (isinstance(window, list) and len(window) == 2 and all(isinstance(t, (int, float)) for t in window)):
             raise InvalidPayloadError(f"fail_between must be [start, end] in epoch seconds, got {window!r}")
         fail = fail or window[0] <= time.time() < window[1]
+    ratio = event.get("fail_ratio")
+    if ratio is not None:
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
+            raise InvalidPayloadError(f"fail_ratio must be a number from 0 to 1, got {ratio!r}")
+        fail = fail or random.random() < ratio
     error_class = _error_class(event)
     sleep_seconds = _sleep_seconds(event)
     if sleep_seconds:

@@ -94,7 +94,7 @@ def test_the_registry_names_every_callee_with_its_settings(state_machine: dict[s
         "circuitKeys": False,
         "readShards": 1,
         "consistentReads": True,
-        "successSamplesPerSecond": 20,
+        "successSamplesPerSecond": 5,
         "healthCheck": {"scheduleGroup": registry["echo"]["healthCheck"]["scheduleGroup"], "scheduleName": "echo"},  # cdk.json's check
     }
     assert "healthCheck" not in registry["flaky"]

@@ -76,7 +76,7 @@ def test_many_callers_crossing_the_rate_at_once_open_the_circuit_once(breaker: B
 
 def test_a_sampled_success_stands_for_the_calls_it_was_drawn_from(breaker: Breaker) -> None:
     """A window with many calls recorded in it a moment ago: the rate of calls is high, so few successes write,
-    each with a weight above 1 (about 20 writes a second per circuit, whatever the traffic)."""
+    each with a weight above 1 (about 5 writes a second per circuit, whatever the traffic)."""
     window(breaker, failures=100, calls=100_000, ends_in=59)  # 100,000 calls in the window's first second
     writes = 0
     for _ in range(10):
@@ -84,7 +84,7 @@ def test_a_sampled_success_stands_for_the_calls_it_was_drawn_from(breaker: Break
         assert outcome.status == "SUCCEEDED"
         writes += "Count success" in outcome.states
     calls = breaker.item(CALLEE)["Calls"]
-    assert writes <= 3  # the sampling probability is 20/(100,000/s) each
+    assert writes <= 3  # the sampling probability is 5/(100,000/s) each
     assert calls == 100_000 or calls >= 100_000 + 1_000  # each sample weighs thousands of calls
 
 
@@ -119,3 +119,10 @@ def test_the_slow_marker_is_logged_for_the_metric(breaker: Breaker) -> None:
     events = breaker.sfn.get_execution_history(executionArn=outcome.arn, maxResults=1000)["events"]
     assigned = [json.dumps(e.get("stateExitedEventDetails", {}).get("assignedVariables", {})) for e in events]
     assert any('"slowCall"' in a for a in assigned)
+
+
+def test_the_sample_callee_fails_a_share_of_its_invocations_on_request(breaker: Breaker) -> None:
+    assert breaker.call("flaky-once", {"fail_ratio": 0}).status == "SUCCEEDED"
+    assert breaker.call("flaky-once", {"fail_ratio": 1}).cause["error"] == "FlakyError"
+    bad = breaker.call("flaky-once", {"fail_ratio": 2})
+    assert bad.cause["error"] == "InvalidPayloadError" and "fail_ratio must be a number from 0 to 1" in bad.cause["cause"]
