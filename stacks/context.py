@@ -10,6 +10,7 @@ to register by ARN, the retry policy and breaker-wide options. Every key is chec
       "max_depth": 16,
       "log_retention_days": 30,
       "log_execution_data": true,
+      "log_level": "ALL",
       "callee_defaults": {"failure_threshold": 5},
       "callees": {
         "echo": {"health_check": {"payload": {"health": "check"}, "failures_to_open": 3, "successes_to_close": 2}},
@@ -34,8 +35,10 @@ from typing import Any, Collection, Mapping
 from circuit_breaker.core.settings import (
     CalleeSettings,
     InvalidSettingsError,
+    LogLevel,
     OnStoreError,
     RetryPolicy,
+    parse_log_level,
     parse_on_store_error,
     validate_callee_name,
     validate_function_arn,
@@ -53,6 +56,7 @@ _TOP_LEVEL_KEYS = {
     "max_depth",
     "log_retention_days",
     "log_execution_data",
+    "log_level",
     "callee_defaults",
     "callees",
 }
@@ -101,6 +105,7 @@ class BreakerConfig:
     max_depth: int = 16
     log_retention_days: int = 30
     log_execution_data: bool = True
+    log_level: LogLevel = LogLevel.ALL
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -203,6 +208,8 @@ def parse_breaker_context(raw: Any, sample_functions: Collection[str]) -> Breake
                 f"or false (keep payloads out of the logs), got {value!r}"
             )
         config = replace(config, log_execution_data=value)
+    if "log_level" in block:
+        config = replace(config, log_level=parse_log_level(block["log_level"], f"{CONTEXT_KEY}.log_level"))
     if "log_retention_days" in block:
         days = block["log_retention_days"]
         if days not in LOG_RETENTION_DAYS or isinstance(days, bool):

@@ -74,6 +74,7 @@ class CircuitBreakerSampleStack(Stack):
                 max_depth=self.config.max_depth,
                 log_retention=retention,
                 log_execution_data=self.config.log_execution_data,
+                log_level=self.config.log_level,
                 table_removal_policy=RemovalPolicy.DESTROY,
                 powertools_layer=powertools,
             ),

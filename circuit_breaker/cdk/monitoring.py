@@ -1,11 +1,16 @@
 """Metrics, alarms and a dashboard for a circuit breaker, read from its execution logs.
 
 Nothing is added to the workflow's healthy path: the workflow marks what happened by assigning
-variables (``calling``, ``shortCircuited``, ``calleeFailed``, ``opened``, ``fellBack``) to the callee's
-``metricId``, Step Functions logs every state's assigned variables (logging level ALL), and one
-metric filter per callee and marker turns matching log events into a count. A metric filter cannot
-take a constant dimension, so each callee's metrics live in their own namespace,
-``<namespace>/<callee>``.
+variables (``calling``, ``shortCircuited``, ``calleeFailed``, ``opened``, ``fellBack``, ``failedOpen``) to the
+callee's ``metricId``, Step Functions logs every state's assigned variables (logging level ALL, with execution
+data), and one metric filter per callee and marker turns matching log events into a count. A metric filter cannot
+take a constant dimension, so each callee's metrics live in their own namespace, ``<namespace>/<callee>``.
+
+The markers are in ALL-level records only. What the other levels still log (Step Functions' *Log levels*:
+ERROR keeps failed tasks and failed executions, FATAL failed executions, OFF nothing) feeds breaker-wide
+metrics in ``<namespace>`` (:data:`BREAKER_METRICS`): the circuit table's refused requests (``StoreErrors``, at
+ALL and ERROR) and, without the markers, the executions that failed fast or with the callee's failure. No
+metric filter is created whose records the level does not write.
 """
 
 from __future__ import annotations
@@ -19,21 +24,82 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from circuit_breaker.core.settings import LogLevel
+
 #: The workflow's markers (variables assigned to the callee's metricId) and the metric each becomes:
 #: Calls and CalleeFailures count invocations (every attempt and probe), so their ratio is a failure rate;
 #: ShortCircuits counts calls answered without invoking the callee; Opens, each open or reopen; Fallbacks,
-#: calls a fallback answered.
+#: calls a fallback answered; FailOpens, calls made unguarded because the circuit table could not be read.
 MARKERS: Mapping[str, str] = {
     "calling": "Calls",
     "calleeFailed": "CalleeFailures",
     "shortCircuited": "ShortCircuits",
     "opened": "Opens",
     "fellBack": "Fallbacks",
+    "failedOpen": "FailOpens",
 }
+
+_TASK_FAILED = logs.FilterPattern.string_value("$.type", "=", "TaskFailed")
+_EXECUTION_FAILED = logs.FilterPattern.string_value("$.type", "=", "ExecutionFailed")
+
+
+def _failed_with(*errors: str) -> logs.JsonPattern:
+    return logs.FilterPattern.all(
+        _EXECUTION_FAILED, logs.FilterPattern.any(*(logs.FilterPattern.string_value("$.details.error", "=", e) for e in errors))
+    )
+
+
+@dataclass(frozen=True)
+class BreakerMetric:
+    """A breaker-wide metric (all callees together) read from records that levels other than ALL keep too."""
+
+    name: str
+    pattern: logs.JsonPattern
+    levels: frozenset[LogLevel]
+    """The levels whose records it matches."""
+    without_markers_only: bool
+    """Only when the per-callee markers are not logged (they count the same, per callee)."""
+
+
+#: Breaker-wide metrics. ``StoreErrors``: every request the circuit table refused (a TaskFailed of a DynamoDB task:
+#: throttling, an outage; retries included), the sign that reads fail open or bookkeeping is lost. ``FailedFast``:
+#: executions that ended CircuitOpen or CircuitIsolated. ``CalleeFailedCalls``: executions that ended CalleeFailed.
+#: The event type and resource type are not execution data: they are logged with ``log_execution_data=False`` too.
+BREAKER_METRICS: tuple[BreakerMetric, ...] = (
+    BreakerMetric(
+        "StoreErrors",
+        logs.FilterPattern.all(_TASK_FAILED, logs.FilterPattern.string_value("$.details.resourceType", "=", "dynamodb")),
+        frozenset({LogLevel.ALL, LogLevel.ERROR}),
+        without_markers_only=False,
+    ),
+    BreakerMetric(
+        "FailedFast",
+        _failed_with("CircuitBreaker.CircuitOpen", "CircuitBreaker.CircuitIsolated"),
+        frozenset({LogLevel.ALL, LogLevel.ERROR, LogLevel.FATAL}),
+        without_markers_only=True,
+    ),
+    BreakerMetric(
+        "CalleeFailedCalls",
+        _failed_with("CircuitBreaker.CalleeFailed"),
+        frozenset({LogLevel.ALL, LogLevel.ERROR, LogLevel.FATAL}),
+        without_markers_only=True,
+    ),
+)
 
 #: CloudWatch Logs allows 100 metric filters per log group.
 MAX_METRIC_FILTERS = 100
-MAX_MONITORED_CALLEES = MAX_METRIC_FILTERS // len(MARKERS)
+MAX_MONITORED_CALLEES = (MAX_METRIC_FILTERS - sum(1 for m in BREAKER_METRICS if not m.without_markers_only)) // len(MARKERS)
+
+
+def markers_logged(level: LogLevel, execution_data: bool) -> bool:
+    """Whether the workflow's markers reach the log group: only ALL-level records with execution data hold them."""
+    return level is LogLevel.ALL and execution_data
+
+
+def breaker_metrics(level: LogLevel, execution_data: bool) -> tuple[BreakerMetric, ...]:
+    """The breaker-wide metrics whose records ``level`` writes (none at OFF)."""
+    markers = markers_logged(level, execution_data)
+    return tuple(m for m in BREAKER_METRICS if level in m.levels and not (m.without_markers_only and markers))
 
 
 @dataclass(frozen=True)
@@ -44,10 +110,18 @@ class CalleeAlarms:
     """In alarm in a minute in which the circuit opened (or reopened after a failed probe)."""
     stays_open: cloudwatch.Alarm
     """In alarm when calls were short-circuited in every minute for ``stays_open_minutes``."""
+    failed_open: cloudwatch.Alarm
+    """In alarm in a minute in which calls went to the callee unguarded: the circuit table could not be read."""
 
 
 class CircuitBreakerMonitoring(Construct):
-    """Metric filters, per-callee alarms and a dashboard over a breaker's execution log group."""
+    """Metric filters, alarms and a dashboard over a breaker's execution log group, as far as its log level allows.
+
+    Per callee (level ALL with execution data): the :data:`MARKERS` metrics and three alarms (opened, stays open,
+    failed open). Breaker-wide (:func:`breaker_metrics`): ``StoreErrors`` with an alarm at ALL and ERROR; without
+    the markers, ``FailedFast`` (with a stays-open alarm that then watches only calls that failed fast: a fallback's
+    answers are not failures and are not logged) and ``CalleeFailedCalls``.
+    """
 
     def __init__(
         self,
@@ -60,12 +134,57 @@ class CircuitBreakerMonitoring(Construct):
         namespace: str,
         stays_open_minutes: int,
         dashboard_name: str | None = None,
+        log_level: LogLevel = LogLevel.ALL,
+        log_execution_data: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self.namespace = namespace
         self.metrics: dict[str, dict[str, cloudwatch.Metric]] = {}
         self.alarms: dict[str, CalleeAlarms] = {}
-        for callee, metric_id in sorted(metric_ids.items()):
+        self.breaker_metrics: dict[str, cloudwatch.Metric] = {
+            metric.name: logs.MetricFilter(
+                self,
+                metric.name,
+                log_group=log_group,
+                metric_namespace=namespace,
+                metric_name=metric.name,
+                filter_pattern=metric.pattern,
+                metric_value="1",
+            ).metric(statistic="Sum", period=Duration.minutes(1))
+            for metric in breaker_metrics(log_level, log_execution_data)
+        }
+        self.breaker_alarms: dict[str, cloudwatch.Alarm] = {}
+        if "StoreErrors" in self.breaker_metrics:
+            self.breaker_alarms["StoreErrors"] = cloudwatch.Alarm(
+                self,
+                "StoreErrorsAlarm",
+                metric=self.breaker_metrics["StoreErrors"],
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=(
+                    "The circuit table refused requests (throttled or unavailable): reads that still fail after "
+                    "retries let calls through unguarded (on_store_error: call) or fail them, and failures go uncounted."
+                ),
+            )
+        if "FailedFast" in self.breaker_metrics:
+            self.breaker_alarms["StaysOpen"] = cloudwatch.Alarm(
+                self,
+                "StaysOpenAlarm",
+                metric=self.breaker_metrics["FailedFast"],
+                threshold=1,
+                evaluation_periods=stays_open_minutes,
+                datapoints_to_alarm=stays_open_minutes,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=(
+                    f"Calls (of any callee) have failed fast every minute for {stays_open_minutes} minutes: a circuit stays "
+                    "open or isolated. Watches failed executions only: answers from a fallback are not counted."
+                ),
+            )
+        markers = metric_ids if markers_logged(log_level, log_execution_data) else {}
+        for callee, metric_id in sorted(markers.items()):
             self.metrics[callee] = {
                 metric_name: logs.MetricFilter(
                     self,
@@ -105,6 +224,19 @@ class CircuitBreakerMonitoring(Construct):
                         "its circuit stays open (failed probes, or an operator's isolation)."
                     ),
                 ),
+                failed_open=cloudwatch.Alarm(
+                    self,
+                    f"{callee}-FailedOpen",
+                    metric=self.metrics[callee]["FailOpens"],
+                    threshold=1,
+                    evaluation_periods=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    alarm_description=(
+                        f"Calls to {callee} went through unguarded: its circuit could not be read (throttled or unavailable "
+                        "table), so the breaker failed open and protected nothing."
+                    ),
+                ),
             )
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=dashboard_name)
@@ -116,18 +248,25 @@ class CircuitBreakerMonitoring(Construct):
             ),
             cloudwatch.GraphWidget(title="Execution time", left=[state_machine.metric_time()], width=12),
         )
+        if self.breaker_metrics:
+            self.dashboard.add_widgets(
+                cloudwatch.GraphWidget(title="All callees: failures", left=list(self.breaker_metrics.values()), width=12),
+                cloudwatch.AlarmStatusWidget(
+                    title="All callees: alarms", alarms=list(self.breaker_alarms.values()), width=12, height=3
+                ),
+            )
         for callee, metrics in self.metrics.items():
             self.dashboard.add_widgets(
                 cloudwatch.GraphWidget(title=f"{callee}: calls", left=[metrics["Calls"]], right=[metrics["CalleeFailures"]], width=12),
                 cloudwatch.GraphWidget(
                     title=f"{callee}: short-circuited, fallbacks and opens",
                     left=[metrics["ShortCircuits"], metrics["Fallbacks"]],
-                    right=[metrics["Opens"]],
+                    right=[metrics["Opens"], metrics["FailOpens"]],
                     width=12,
                 ),
                 cloudwatch.AlarmStatusWidget(
                     title=f"{callee}: alarms",
-                    alarms=[self.alarms[callee].opened, self.alarms[callee].stays_open],
+                    alarms=[self.alarms[callee].opened, self.alarms[callee].stays_open, self.alarms[callee].failed_open],
                     width=24,
                     height=3,
                 ),

@@ -16,12 +16,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
-from circuit_breaker.cdk.monitoring import MARKERS, MAX_MONITORED_CALLEES
+from circuit_breaker.cdk.monitoring import MARKERS, MAX_MONITORED_CALLEES, markers_logged
 from circuit_breaker.core.settings import (
     CalleeSettings,
     InvalidSettingsError,
+    LogLevel,
     OnStoreError,
     RetryPolicy,
+    parse_log_level,
     validate_callee_name,
     validate_function_arn,
     validate_max_depth,
@@ -94,6 +96,10 @@ class CircuitBreakerProps:
     """Call-chain depth at which a call fails with ``RecursionLimitExceeded``."""
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     """How long execution logs (which include payloads) are kept."""
+    log_level: LogLevel = LogLevel.ALL
+    """Which execution events are logged: ``ALL`` (every call inspectable, per-callee metrics and alarms), ``ERROR``
+    (failures only: a healthy call writes nothing, the alarms watch failures), ``FATAL`` (failed executions only) or
+    ``OFF`` (nothing). What each keeps and costs: the README's *Log levels*."""
     log_execution_data: bool = True
     """Log each state's input, output and variables (payloads included) for inspection in the console and
     ``breaker history``. Payloads can be personal data: ``False`` keeps them out of the logs, and with them
@@ -109,7 +115,7 @@ class CircuitBreakerProps:
     event_source: str = "circuit-breaker"
     """The ``source`` of the transition events."""
     monitoring: bool = True
-    """Metric filters, per-callee alarms and a dashboard (at most 20 callees: 5 filters each)."""
+    """Metric filters, alarms and a dashboard (at level ALL at most 16 callees: 6 filters each)."""
     metrics_namespace: str = "CircuitBreaker"
     """Each callee's metrics are in ``<metrics_namespace>/<callee>``."""
     stays_open_minutes: int = 5
@@ -122,7 +128,9 @@ class CircuitBreakerProps:
         if not self.callees:
             raise InvalidSettingsError("register at least one callee: CircuitBreakerProps.callees is empty")
         validate_max_depth(self.max_depth, "max_depth")
-        if self.monitoring and len(self.callees) > MAX_MONITORED_CALLEES:
+        object.__setattr__(self, "log_level", parse_log_level(self.log_level, "CircuitBreakerProps.log_level"))
+        markers = markers_logged(self.log_level, self.log_execution_data)
+        if self.monitoring and markers and len(self.callees) > MAX_MONITORED_CALLEES:
             raise InvalidSettingsError(
                 f"monitoring covers at most {MAX_MONITORED_CALLEES} callees ({len(MARKERS)} metric filters each, 100 per log group); "
                 f"{len(self.callees)} are registered: split them over several breakers, or set monitoring=False"
