@@ -117,6 +117,7 @@ class ItemThroughput:
         self._lock = threading.Lock()
         self._limits = limits
         self._buckets: dict[tuple[str, str, Direction], _Bucket] = {}
+        self._served: dict[tuple[str, str, Direction], float] = {}
         self.refusals: list[Refusal] = []
 
     @property
@@ -153,12 +154,21 @@ class ItemThroughput:
             return False
 
     def consume(self, table: str, key: str, direction: Direction, units: float) -> None:
-        """Spend ``units`` of the item's second (a request that was served; the balance may go below zero)."""
+        """Spend ``units`` of the item's second (a request that was served; the balance may go below zero).
+
+        Counted in :meth:`served` whether or not limits are enforced, so a benchmark measures the units a path costs.
+        """
         if units < 0:
             raise ValueError(f"units must not be negative, got {units}")
         with self._lock:
+            self._served[(table, key, direction)] = self._served.get((table, key, direction), 0.0) + units
             if self._limits is not None:
                 self._bucket(self._limits, table, key, direction).tokens -= units
+
+    def served(self) -> dict[tuple[str, str, Direction], float]:
+        """Units served so far, per (table, partition key, direction): subtract two of these to price what ran between."""
+        with self._lock:
+            return dict(self._served)
 
     def available(self, table: str, key: str, direction: Direction) -> float:
         """Units the item has left now (``inf`` when no limits are enforced)."""
