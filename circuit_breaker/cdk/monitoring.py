@@ -139,103 +139,58 @@ class CircuitBreakerMonitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.namespace = namespace
+        self._log_group = log_group
         self.metrics: dict[str, dict[str, cloudwatch.Metric]] = {}
         self.alarms: dict[str, CalleeAlarms] = {}
         self.breaker_metrics: dict[str, cloudwatch.Metric] = {
-            metric.name: logs.MetricFilter(
-                self,
-                metric.name,
-                log_group=log_group,
-                metric_namespace=namespace,
-                metric_name=metric.name,
-                filter_pattern=metric.pattern,
-                metric_value="1",
-            ).metric(statistic="Sum", period=Duration.minutes(1))
+            metric.name: self._count(metric.name, namespace, metric.name, metric.pattern)
             for metric in breaker_metrics(log_level, log_execution_data)
         }
         self.breaker_alarms: dict[str, cloudwatch.Alarm] = {}
         if "StoreErrors" in self.breaker_metrics:
-            self.breaker_alarms["StoreErrors"] = cloudwatch.Alarm(
-                self,
+            self.breaker_alarms["StoreErrors"] = self._alarm(
                 "StoreErrorsAlarm",
-                metric=self.breaker_metrics["StoreErrors"],
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=(
-                    "The circuit table refused requests (throttled or unavailable): reads that still fail after "
-                    "retries let calls through unguarded (on_store_error: call) or fail them, and failures go uncounted."
-                ),
+                self.breaker_metrics["StoreErrors"],
+                "The circuit table refused requests (throttled or unavailable): reads that still fail after "
+                "retries let calls through unguarded (on_store_error: call) or fail them, and failures go uncounted.",
             )
         if "FailedFast" in self.breaker_metrics:
-            self.breaker_alarms["StaysOpen"] = cloudwatch.Alarm(
-                self,
+            self.breaker_alarms["StaysOpen"] = self._alarm(
                 "StaysOpenAlarm",
-                metric=self.breaker_metrics["FailedFast"],
-                threshold=1,
-                evaluation_periods=stays_open_minutes,
-                datapoints_to_alarm=stays_open_minutes,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=(
-                    f"Calls (of any callee) have failed fast every minute for {stays_open_minutes} minutes: a circuit stays "
-                    "open or isolated. Watches failed executions only: answers from a fallback are not counted."
-                ),
+                self.breaker_metrics["FailedFast"],
+                f"Calls (of any callee) have failed fast every minute for {stays_open_minutes} minutes: a circuit stays "
+                "open or isolated. Watches failed executions only: answers from a fallback are not counted.",
+                minutes=stays_open_minutes,
             )
         markers = metric_ids if markers_logged(log_level, log_execution_data) else {}
         for callee, metric_id in sorted(markers.items()):
             self.metrics[callee] = {
-                metric_name: logs.MetricFilter(
-                    self,
+                metric_name: self._count(
                     f"{callee}-{metric_name}",
-                    log_group=log_group,
-                    metric_namespace=f"{namespace}/{callee}",
-                    metric_name=metric_name,
-                    filter_pattern=logs.FilterPattern.string_value(
-                        f"$.details.assignedVariables.{marker}", "=", str(metric_id)
-                    ),
-                    metric_value="1",
-                ).metric(statistic="Sum", period=Duration.minutes(1))
+                    f"{namespace}/{callee}",
+                    metric_name,
+                    logs.FilterPattern.string_value(f"$.details.assignedVariables.{marker}", "=", str(metric_id)),
+                )
                 for marker, metric_name in MARKERS.items()
             }
             self.alarms[callee] = CalleeAlarms(
-                opened=cloudwatch.Alarm(
-                    self,
+                opened=self._alarm(
                     f"{callee}-Opened",
-                    metric=self.metrics[callee]["Opens"],
-                    threshold=1,
-                    evaluation_periods=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                    alarm_description=f"The circuit of {callee} opened: its calls fail fast until the break ends.",
+                    self.metrics[callee]["Opens"],
+                    f"The circuit of {callee} opened: its calls fail fast until the break ends.",
                 ),
-                stays_open=cloudwatch.Alarm(
-                    self,
+                stays_open=self._alarm(
                     f"{callee}-StaysOpen",
-                    metric=self.metrics[callee]["ShortCircuits"],
-                    threshold=1,
-                    evaluation_periods=stays_open_minutes,
-                    datapoints_to_alarm=stays_open_minutes,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                    alarm_description=(
-                        f"Calls to {callee} have been short-circuited every minute for {stays_open_minutes} minutes: "
-                        "its circuit stays open (failed probes, or an operator's isolation)."
-                    ),
+                    self.metrics[callee]["ShortCircuits"],
+                    f"Calls to {callee} have been short-circuited every minute for {stays_open_minutes} minutes: "
+                    "its circuit stays open (failed probes, or an operator's isolation).",
+                    minutes=stays_open_minutes,
                 ),
-                failed_open=cloudwatch.Alarm(
-                    self,
+                failed_open=self._alarm(
                     f"{callee}-FailedOpen",
-                    metric=self.metrics[callee]["FailOpens"],
-                    threshold=1,
-                    evaluation_periods=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                    alarm_description=(
-                        f"Calls to {callee} went through unguarded: its circuit could not be read (throttled or unavailable "
-                        "table), so the breaker failed open and protected nothing."
-                    ),
+                    self.metrics[callee]["FailOpens"],
+                    f"Calls to {callee} went through unguarded: its circuit could not be read (throttled or unavailable "
+                    "table), so the breaker failed open and protected nothing.",
                 ),
             )
 
@@ -271,3 +226,29 @@ class CircuitBreakerMonitoring(Construct):
                     height=3,
                 ),
             )
+
+    def _count(self, construct_id: str, namespace: str, name: str, pattern: logs.IFilterPattern) -> cloudwatch.Metric:
+        """A metric filter counting the log records that match ``pattern``, as a per-minute sum."""
+        return logs.MetricFilter(
+            self,
+            construct_id,
+            log_group=self._log_group,
+            metric_namespace=namespace,
+            metric_name=name,
+            filter_pattern=pattern,
+            metric_value="1",
+        ).metric(statistic="Sum", period=Duration.minutes(1))
+
+    def _alarm(self, construct_id: str, metric: cloudwatch.Metric, description: str, minutes: int = 1) -> cloudwatch.Alarm:
+        """In alarm when ``metric`` counted at least one in each of ``minutes`` minutes in a row."""
+        return cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=1,
+            evaluation_periods=minutes,
+            datapoints_to_alarm=minutes if minutes > 1 else None,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
