@@ -55,6 +55,18 @@ def _outage_work(paths: dict, mix: dict, short: str, failure: str, healthy: str,
     return Work(**{**work.__dict__, "callee_invocations": mix["callee_invocations_per_call"]})
 
 
+def _levels(paths: dict) -> list[str]:
+    """What a healthy call and a failed call (4 attempts) cost at each log level: only the logs line changes."""
+    levels = ("ALL", "ERROR", "FATAL", "OFF")
+    lines = ["| per 1M calls | " + " | ".join(f"log level {level}" for level in levels) + " |", "|---|" + "---|" * len(levels)]
+    for name in (HEALTHY, FAILURE):
+        figures = paths[name]
+        costs = [this_breaker(Work.from_figures({**figures, "log_bytes": figures["log_bytes_by_level"][level]})) for level in levels]
+        lines.append(f"| {name}: logs | " + " | ".join(f"${c.lines['CloudWatch Logs']:,.2f}" for c in costs) + " |")
+        lines.append(f"| {name}: **total** | " + " | ".join(f"**${c.total:,.2f}**" for c in costs) + " |")
+    return lines
+
+
 def _table(costs: dict[str, Cost]) -> list[str]:
     items = list(next(iter(costs.values())).lines)
     lines = ["| per 1M calls | " + " | ".join(costs) + " |", "|---|" + "---|" * len(costs)]
@@ -118,6 +130,13 @@ circuit stopped the *retry stopped* path, failed calls the 4-attempt failure pat
 are counted, not assumed.
 
 {chr(10).join(_table(during))}
+
+### Log levels
+
+The same calls with `log_level` `ALL` (the default), `ERROR`, `FATAL` or `OFF`, from the log bytes each level wrote
+in the path costs (what each level keeps and loses: the README's *Log levels*):
+
+{chr(10).join(_levels(ours))}
 
 Logging at level ALL is the largest line on a healthy call ({h.log_bytes / 1024:.1f} KB per execution, ${logs:.2f} per 1M
 calls): it is what makes Express executions inspectable, and what the metric filters count. Most of it is

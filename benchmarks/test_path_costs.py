@@ -8,6 +8,11 @@ service call, retries included), from the engine's Lambda runtime and from the e
 Waits (``Back off``, ``Retry`` backoff) are recorded by the engine's clock at scale 0: the times exclude
 them, the *waits* column says how long an execution on AWS would spend in them (mean of the runs).
 
+Read and write *units* are what the engine's DynamoDB counted for the path, as DynamoDB counts them
+(``circuit_breaker/local/throughput.py``); *log bytes* are measured at each log level (``ALL``, ``ERROR``, ``FATAL``,
+``OFF``) by running each path once more with the state machine's logging set to that level, as deploying the
+construct with ``log_level`` sets it. The capacity model (``benchmarks/capacity.py``) reads these figures.
+
 The reference sample's paths are measured the same way, for the cost model. Run with ``make bench``;
 the tables go into ``docs/performance.md``, the figures into ``docs/path-costs.json``.
 """
@@ -43,6 +48,7 @@ DEFINITION = Path(__file__).resolve().parent.parent / "statemachine" / "circuit_
 TOO_LARGE = json.dumps({"blob": "x" * 300_000}).encode()
 
 THIS_BREAKER, BEFORE = "this breaker", "before issue 9"
+LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class Workflow:
     failure_threshold: int
     retry_wait_state: str
     """Where an execution waits between attempts: a Wait state now, ``Call callee``'s Retry before."""
+    state_machine_arn: str | None = None
+    """Set for the workflow whose log bytes are measured at every log level."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,12 @@ def _store_down(b: Breaker, _: Workflow) -> None:
     b.engine.faults.inject("dynamodb", "GetItem", "ProvisionedThroughputExceededException")
 
 
+def _fails_once(b: Breaker, _: Workflow) -> None:
+    b.clear()
+    failure = json.dumps({"errorMessage": "failed once (benchmark)", "errorType": "TransientError"}).encode()
+    b.engine.runtime.script(b.engine.function_name("Echo"), failure, "Unhandled", times=1)
+
+
 def _answer_too_large(b: Breaker, _: Workflow) -> None:
     b.clear()
     b.engine.runtime.script(b.engine.function_name("Echo"), TOO_LARGE, None, times=4)
@@ -108,6 +122,7 @@ def _answer_too_large(b: Breaker, _: Workflow) -> None:
 
 CASES = [
     PathCase("healthy (no item)", "echo", {"order": 42}, _nothing, SUCCEEDED),
+    PathCase("failed once, then answered", "echo", {"order": 42}, _fails_once, SUCCEEDED),
     PathCase("fast fail (open)", "flaky", {"fail": False}, _open, "CircuitBreaker.CircuitOpen"),
     PathCase("isolated", "flaky", {"fail": False}, _isolated, "CircuitBreaker.CircuitIsolated"),
     PathCase("callee failure, 4 attempts", "flaky", {"fail": True}, _clear, "CircuitBreaker.CalleeFailed"),
@@ -172,6 +187,38 @@ def _held_call(breaker: Breaker, workflow: Workflow, case: PathCase) -> Call:
     return answer[0]
 
 
+def _units(breaker: Breaker, before: dict, direction: str) -> float:
+    """Units of ``direction`` the circuit table served since ``before`` (an :meth:`ItemThroughput.served` snapshot)."""
+    table = breaker.table
+    after = breaker.engine.throughput.served()
+    return round(sum(v - before.get(k, 0.0) for k, v in after.items() if k[0] == table and k[2] == direction), 3)
+
+
+def _set_log_level(breaker: Breaker, arn: str, level: str) -> None:
+    sfn = breaker.sfn
+    logging = sfn.describe_state_machine(stateMachineArn=arn)["loggingConfiguration"]
+    sfn.update_state_machine(stateMachineArn=arn, loggingConfiguration={**logging, "level": level})
+
+
+def _log_bytes_by_level(breaker: Breaker, workflow: Workflow, case: PathCase, at_all: int) -> dict[str, int]:
+    """What one execution of the path writes to its log group at each level (ALL was measured with the runs)."""
+    assert workflow.state_machine_arn is not None
+    found = {"ALL": at_all}
+    try:
+        for level in LOG_LEVELS[1:]:
+            _set_log_level(breaker, workflow.state_machine_arn, level)
+            case.prepare(breaker, workflow)
+            since_ms = int(time.time() * 1000) - 1
+            call = _held_call(breaker, workflow, case) if case.during else timed_call(workflow.client, case.callee, case.payload)
+            breaker.engine.faults.clear()
+            breaker.engine.runtime.clear_scripts()
+            assert call.outcome == case.expect, (case.name, level, call.outcome)
+            found[level] = sum(len(r.encode()) for r in _log_records(breaker, call.execution_arn, since_ms))
+    finally:
+        _set_log_level(breaker, workflow.state_machine_arn, "ALL")
+    return found
+
+
 def _one(values: set, case: str, what: str) -> int:
     """The single value every run of a path gave (paths are deterministic in their counts)."""
     if len(values) != 1:
@@ -186,14 +233,18 @@ def _measure(breaker: Breaker, workflow: Workflow, check: bool) -> dict[str, dic
         breaker.clear()
         timed_call(workflow.client, "echo", {"warm": True})  # handler modules loaded, clients built
         outcomes, transitions, reads, writes, lambdas, events = set(), set(), set(), set(), set(), set()
+        read_units, write_units = set(), set()
         engine_ms, call_ms, waits = [], [], []
         log_bytes = log_records = 0
         for run in range(RUNS):
             case.prepare(breaker, workflow)
             before = _callee_invocations(breaker)
+            served = breaker.engine.throughput.served()
             since_ms = int(time.time() * 1000) - 1
             call = _held_call(breaker, workflow, case) if case.during else timed_call(workflow.client, case.callee, case.payload)
             lambdas.add(_callee_invocations(breaker) - before)
+            read_units.add(_units(breaker, served, "read"))
+            write_units.add(_units(breaker, served, "write"))
             breaker.engine.faults.clear()
             breaker.engine.runtime.clear_scripts()
             if check:
@@ -210,16 +261,20 @@ def _measure(breaker: Breaker, workflow: Workflow, check: bool) -> dict[str, dic
             if run == 0:
                 records = _log_records(breaker, call.execution_arn, since_ms)
                 log_bytes, log_records = sum(len(r.encode()) for r in records), len(records)
+        by_level = _log_bytes_by_level(breaker, workflow, case, log_bytes) if workflow.state_machine_arn else {"ALL": log_bytes}
         breaker.clear()
         figures[case.name] = {
             "outcome": _one(outcomes, case.name, "the outcome"),
             "transitions": _one(transitions, case.name, "transitions"),
             "reads": _one(reads, case.name, "reads"),
             "writes": _one(writes, case.name, "writes"),
+            "read_units": _one(read_units, case.name, "read units"),
+            "write_units": _one(write_units, case.name, "write units"),
             "callee_invocations": _one(lambdas, case.name, "invocations"),
             "events": _one(events, case.name, "events"),
             "log_bytes": log_bytes,
             "log_records": log_records,
+            "log_bytes_by_level": by_level,
             "backoff_seconds": round(statistics.mean(waits), 3),
             "engine_ms_p50": round(statistics.median(engine_ms), 1),
             "engine_ms_p95": round(percentile(engine_ms, 0.95), 1),
@@ -266,6 +321,16 @@ def _table(figures: dict[str, dict]) -> list[str]:
     return lines
 
 
+def _levels_table(figures: dict[str, dict]) -> list[str]:
+    lines = ["| path | read units | write units | " + " | ".join(f"log KB at {level}" for level in LOG_LEVELS) + " |", "|" + "---|" * (3 + len(LOG_LEVELS))]
+    for name, f in figures.items():
+        by_level = f["log_bytes_by_level"]
+        lines.append(
+            f"| {name} | {f['read_units']:g} | {f['write_units']:g} | " + " | ".join(f"{by_level[level] / 1024:.1f}" for level in LOG_LEVELS) + " |"
+        )
+    return lines
+
+
 def _comparison(now: dict[str, dict], before: dict[str, dict]) -> list[str]:
     lines = [
         "| path | ends in (before → now) | Lambda invocations | state transitions | DynamoDB writes | waits s (mean) | call ms p50 |",
@@ -286,13 +351,18 @@ def _comparison(now: dict[str, dict], before: dict[str, dict]) -> list[str]:
 def test_path_costs(breaker: Breaker) -> None:
     connection = breaker.engine.connection()
     deployment = breaker.engine.deployment()
-    now = Workflow(THIS_BREAKER, workflow_client(connection, deployment), DEFINITION, CalleeSettings.failure_threshold, "Back off")
+    now = Workflow(
+        THIS_BREAKER, workflow_client(connection, deployment), DEFINITION, CalleeSettings.failure_threshold, "Back off",
+        state_machine_arn=deployment.state_machine_arn,
+    )
     before = Workflow(BEFORE, workflow_client(connection, deploy_previous(breaker)), PREVIOUS_ASL, PREVIOUS_FAILURE_THRESHOLD, "Call callee")
     load_before = machine_load()
     figures = {THIS_BREAKER: _measure(breaker, now, check=True), BEFORE: _measure(breaker, before, check=False)}
     load_after = machine_load()
     healthy = figures[THIS_BREAKER]["healthy (no item)"]
     assert (healthy["transitions"], healthy["reads"], healthy["callee_invocations"], healthy["writes"]) == (4, 1, 1, 0)
+    assert (healthy["read_units"], healthy["write_units"]) == (1.0, 0.0)  # one strongly consistent read of a missing item
+    assert healthy["log_bytes_by_level"]["ERROR"] == healthy["log_bytes_by_level"]["OFF"] == 0
     figures["reference sample"] = _measure_reference(breaker)
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     FIGURES.write_text(json.dumps({"runs_per_path": RUNS, **figures}, indent=2) + "\n")
@@ -323,6 +393,18 @@ stops at the next read with `CircuitOpen`, after one invocation. An ignored erro
 an answer too large for a state are answers: one invocation, no write, no wait. A probe writes twice (lease, then
 close or reopen) and publishes its two transitions in one call. A callee's failure ends through `Describe failure`
 and `Fall back?` (2 transitions; a callee with a fallback answers from it there).
+
+### Capacity units and log bytes per log level
+
+*read units* and *write units* are what the engine's DynamoDB counted for the path as DynamoDB counts them (a
+strongly consistent read of an item up to 4 KB is 1 unit, a write up to 1 KB is 1 unit, a failed conditional
+write still costs its unit); *log KB* is what one execution of the path wrote at each log level
+(`log_level` in `cdk.json` or `CircuitBreakerProps`).
+
+{chr(10).join(_levels_table(figures[THIS_BREAKER]))}
+
+At `ERROR` a successful call writes nothing; a failed call keeps its failed tasks (each failed attempt, each
+refused table request) and the execution's failure. At `FATAL` only a failed execution's last record remains.
 
 ### Before issue 9, same run
 

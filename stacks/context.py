@@ -10,6 +10,7 @@ to register by ARN, the retry policy and breaker-wide options. Every key is chec
       "max_depth": 16,
       "log_retention_days": 30,
       "log_execution_data": true,
+      "log_level": "ALL",
       "callee_defaults": {"failure_threshold": 5},
       "callees": {
         "echo": {"health_check": {"payload": {"health": "check"}, "failures_to_open": 3, "successes_to_close": 2}},
@@ -31,11 +32,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Collection, Mapping
 
+from circuit_breaker.core.registry import not_registered
 from circuit_breaker.core.settings import (
     CalleeSettings,
     InvalidSettingsError,
+    LogLevel,
     OnStoreError,
     RetryPolicy,
+    parse_log_level,
     parse_on_store_error,
     validate_callee_name,
     validate_function_arn,
@@ -53,6 +57,8 @@ _TOP_LEVEL_KEYS = {
     "max_depth",
     "log_retention_days",
     "log_execution_data",
+    "log_level",
+    "monitored_callees",
     "callee_defaults",
     "callees",
 }
@@ -101,6 +107,9 @@ class BreakerConfig:
     max_depth: int = 16
     log_retention_days: int = 30
     log_execution_data: bool = True
+    log_level: LogLevel = LogLevel.ALL
+    monitored_callees: tuple[str, ...] | None = None
+    """The callees with per-callee metrics and alarms; all of them when ``None``."""
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -203,6 +212,16 @@ def parse_breaker_context(raw: Any, sample_functions: Collection[str]) -> Breake
                 f"or false (keep payloads out of the logs), got {value!r}"
             )
         config = replace(config, log_execution_data=value)
+    if "log_level" in block:
+        config = replace(config, log_level=parse_log_level(block["log_level"], f"{CONTEXT_KEY}.log_level"))
+    if "monitored_callees" in block:
+        names = block["monitored_callees"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise InvalidSettingsError(f"{CONTEXT_KEY}.monitored_callees must be a list of callee names, got {names!r}")
+        unknown = sorted(set(names) - {callee.name for callee in callees})
+        if unknown:
+            raise InvalidSettingsError(f"{CONTEXT_KEY}.monitored_callees: " + not_registered(unknown[0], [c.name for c in callees]))
+        config = replace(config, monitored_callees=tuple(names))
     if "log_retention_days" in block:
         days = block["log_retention_days"]
         if days not in LOG_RETENTION_DAYS or isinstance(days, bool):

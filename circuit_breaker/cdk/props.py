@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from aws_cdk import RemovalPolicy, Token
 from aws_cdk import aws_events as events
@@ -17,11 +17,14 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
 from circuit_breaker.cdk.monitoring import MAX_METRIC_FILTERS, metric_filter_count
+from circuit_breaker.core.registry import not_registered
 from circuit_breaker.core.settings import (
     CalleeSettings,
     InvalidSettingsError,
+    LogLevel,
     OnStoreError,
     RetryPolicy,
+    parse_log_level,
     validate_callee_name,
     validate_function_arn,
     validate_max_depth,
@@ -94,6 +97,10 @@ class CircuitBreakerProps:
     """Call-chain depth at which a call fails with ``RecursionLimitExceeded``."""
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     """How long execution logs (which include payloads) are kept."""
+    log_level: LogLevel = LogLevel.ALL
+    """Which execution events are logged: ``ALL`` (every call inspectable, per-callee metrics and alarms), ``ERROR``
+    (failures only: a healthy call writes nothing, the alarms watch failures), ``FATAL`` (failed executions only) or
+    ``OFF`` (nothing). What each keeps and costs: the README's *Log levels*."""
     log_execution_data: bool = True
     """Log each state's input, output and variables (payloads included) for inspection in the console and
     ``breaker history``. Payloads can be personal data: ``False`` keeps them out of the logs, and with them
@@ -109,7 +116,9 @@ class CircuitBreakerProps:
     event_source: str = "circuit-breaker"
     """The ``source`` of the transition events."""
     monitoring: bool = True
-    """Metric filters, per-callee alarms and a dashboard (at most 20 callees: 5 filters each)."""
+    """Metric filters, alarms and a dashboard (at level ALL at most 16 callees: 6 filters each)."""
+    monitored_callees: Collection[str] | None = None
+    """The callees that get per-callee metrics and alarms (a log group takes 100 metric filters); all by default."""
     metrics_namespace: str = "CircuitBreaker"
     """Each callee's metrics are in ``<metrics_namespace>/<callee>``."""
     stays_open_minutes: int = 5
@@ -118,16 +127,30 @@ class CircuitBreakerProps:
     """The health-check function's Powertools for AWS Lambda layer; by default Powertools' public layer of the
     version this package pins (looked up in the stack's region)."""
 
+    @property
+    def monitored(self) -> tuple[str, ...]:
+        """The callees with per-callee metrics and alarms."""
+        return tuple(sorted(self.callees)) if self.monitored_callees is None else tuple(self.monitored_callees)
+
     def __post_init__(self) -> None:
         if not self.callees:
             raise InvalidSettingsError("register at least one callee: CircuitBreakerProps.callees is empty")
         validate_max_depth(self.max_depth, "max_depth")
-        filters = metric_filter_count({name: callee.settings for name, callee in self.callees.items()}) if self.monitoring else 0
+        object.__setattr__(self, "log_level", parse_log_level(self.log_level, "CircuitBreakerProps.log_level"))
+        if self.monitored_callees is not None:
+            object.__setattr__(self, "monitored_callees", tuple(sorted(set(self.monitored_callees))))
+            for name in self.monitored_callees:
+                if name not in self.callees:
+                    raise InvalidSettingsError("monitored_callees: " + not_registered(name, self.callees))
+        filters = metric_filter_count(
+            {name: self.callees[name].settings for name in self.monitored}, self.log_level, self.log_execution_data
+        ) if self.monitoring else 0
         if filters > MAX_METRIC_FILTERS:
             raise InvalidSettingsError(
-                f"monitoring these {len(self.callees)} callees takes {filters} metric filters, and a log group takes at most "
-                f"{MAX_METRIC_FILTERS} (5 per callee, one more for observe mode and for slow_call_seconds each): "
-                "split them over several breakers, or set monitoring=False"
+                f"monitoring these {len(self.monitored)} callees takes {filters} metric filters, and a log group takes at most "
+                f"{MAX_METRIC_FILTERS} (6 per callee at log level ALL, one more for observe mode and for slow_call_seconds "
+                "each, and the breaker-wide ones): name the callees to monitor (monitored_callees), split them over several "
+                "breakers, or set monitoring=False"
             )
         if not 1 <= self.stays_open_minutes <= 60:
             raise InvalidSettingsError(f"stays_open_minutes must be from 1 to 60, got {self.stays_open_minutes!r}")

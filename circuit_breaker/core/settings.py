@@ -47,6 +47,37 @@ class OnStoreError(str, Enum):
     """Fail closed: end with ``CircuitBreaker.StoreUnavailable`` without calling the callee."""
 
 
+class LogLevel(str, Enum):
+    """Which of an execution's history events Step Functions writes to the log group (its four levels).
+
+    Step Functions' *Log levels* (https://docs.aws.amazon.com/step-functions/latest/dg/cloudwatch-log-level.html):
+    ``ALL`` logs every event, ``ERROR`` the failures (failed tasks, fail states, failed executions), ``FATAL`` only an
+    execution's end when it failed, timed out or was aborted, ``OFF`` nothing.
+    """
+
+    ALL = "ALL"
+    """Every event: successful calls can be inspected, and the per-callee metrics read the workflow's markers."""
+    ERROR = "ERROR"
+    """Failures only (a failed read or write of the table, a failed attempt, a failed execution)."""
+    FATAL = "FATAL"
+    """Only executions that failed, timed out or were aborted."""
+    OFF = "OFF"
+    """Nothing."""
+
+
+def parse_log_level(value: object, where: str = "log_level") -> LogLevel:
+    """Read ``ALL``/``ERROR``/``FATAL``/``OFF`` (as written in ``cdk.json``) into :class:`LogLevel`."""
+    if isinstance(value, LogLevel):
+        return value
+    try:
+        return LogLevel(value)
+    except ValueError:
+        raise InvalidSettingsError(
+            f"{where} must be one of ALL (every event: successful calls inspectable, per-callee metrics), ERROR "
+            f"(failures only), FATAL (failed executions only) or OFF (no execution logs), got {value!r}"
+        ) from None
+
+
 def validate_max_depth(depth: object, where: str) -> int:
     """Return ``depth`` if it can be the call-chain limit (1 to 1000), else raise naming ``where``."""
     if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 1000:

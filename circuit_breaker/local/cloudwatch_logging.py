@@ -20,7 +20,11 @@ from typing import Any
 
 _lock = threading.Lock()
 
-#: Log levels and the event types they include (Step Functions' documented log levels).
+#: Log levels and the event types they include, as Step Functions' *Log levels* lists them
+#: (https://docs.aws.amazon.com/step-functions/latest/dg/cloudwatch-log-level.html): FATAL logs an execution's
+#: abort, failure or timeout; ERROR adds every failure event (failed tasks, Fail states, failed Lambda functions,
+#: Map and Parallel failures, aborted waits); ALL logs every event; OFF none. The distributed Map's MapRun failures
+#: are newer than the archived table and counted with the failures.
 _ERROR_TYPES = {
     "ExecutionAborted", "ExecutionFailed", "ExecutionTimedOut", "FailStateEntered", "LambdaFunctionFailed",
     "LambdaFunctionScheduleFailed", "LambdaFunctionStartFailed", "LambdaFunctionTimedOut", "MapStateAborted",

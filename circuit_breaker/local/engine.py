@@ -30,6 +30,7 @@ from circuit_breaker.local.faults import FaultInjector
 from circuit_breaker.local.lambda_runtime import LambdaRuntime
 from circuit_breaker.local.server import EngineServer
 from circuit_breaker.local.stack_breaker import breaker_state_machine
+from circuit_breaker.local.throughput import ItemLimits, ItemThroughput
 
 #: moto's default account; every local resource lives there.
 LOCAL_ACCOUNT = "123456789012"
@@ -61,6 +62,9 @@ class EngineConfig:
     region: str = LOCAL_REGION
     wait_scale: float = 1.0
     """Factor on every wait of an execution (Retry backoff, Wait states): 1 waits as on AWS, 0 not at all (tests)."""
+    item_limits: ItemLimits | None = None
+    """Enforce DynamoDB's per-item throughput (``ItemLimits()``: 3,000 read and 1,000 write units per second per item,
+    refused as DynamoDB refuses them); ``None`` serves any rate. Tests switch it with ``engine.throughput.enforce``."""
 
 
 class MotoEngine:
@@ -68,8 +72,8 @@ class MotoEngine:
 
     What every local engine shares: moto started with Step Functions execution, the patches of
     :mod:`circuit_breaker.local.patches`, credentials that keep clients in the process, and the
-    engine's Lambda runtime, clock and fault injector. :class:`LocalEngine` adds a deployed stack;
-    the parity harness (:mod:`tools.parity`) uses this bare one.
+    engine's Lambda runtime, clock, fault injector and per-item throughput (:mod:`circuit_breaker.local.throughput`).
+    :class:`LocalEngine` adds a deployed stack; the parity harness (:mod:`tools.parity`) uses this bare one.
 
     Only one engine runs per process (moto's backends are process-wide); use it as a context manager.
     """
@@ -81,6 +85,7 @@ class MotoEngine:
         self.clock = patches.EngineClock(scale=self.config.wait_scale)
         self.runtime = LambdaRuntime()
         self.faults = FaultInjector()
+        self.throughput = ItemThroughput(self.config.item_limits)
         self._mock: Any = None
         self._server: Any = None
         self._saved_environ: dict[str, str | None] = {}
@@ -117,7 +122,7 @@ class MotoEngine:
                     os.environ[key] = value
             # moto logs every failed state as an error; here a failed state is often the expected outcome.
             logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
-            patches.apply(self.runtime, self.clock, self.faults)
+            patches.apply(self.runtime, self.clock, self.faults, self.throughput)
             self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
             self._mock.start()
             self._after_start()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
@@ -72,18 +74,56 @@ def test_two_breakers_with_the_same_id_in_different_scopes_get_their_own_log_gro
     assert paths == ["Shop/Orders/Breaker", "Shop/Payments/Breaker"]
 
 
-def test_execution_data_can_be_kept_out_of_the_logs_and_the_metrics_say_they_are_off() -> None:
-    app = cdk.App()
-    stack = cdk.Stack(app, "Private")
+def _breaker_stack(**props: Any) -> tuple[cdk.Stack, Template]:
+    stack = cdk.Stack(cdk.App(), "Private")
     function = lambda_.Function.from_function_arn(stack, "Fn", "arn:aws:lambda:eu-west-1:123456789012:function:payment")
-    CircuitBreaker(stack, "Breaker", CircuitBreakerProps(callees={"payment": Callee(function)}, log_execution_data=False))
-    template = Template.from_stack(stack)
+    CircuitBreaker(stack, "Breaker", CircuitBreakerProps(callees={"payment": Callee(function)}, **props))
+    return stack, Template.from_stack(stack)
+
+
+def _metric_names(template: Template) -> set[str]:
+    return {
+        f["Properties"]["MetricTransformations"][0]["MetricName"] for f in template.find_resources("AWS::Logs::MetricFilter").values()
+    }
+
+
+def _warnings(stack: cdk.Stack) -> str:
+    return " ".join(str(w.entry.data) for w in cdk.assertions.Annotations.from_stack(stack).find_warning("*", cdk.assertions.Match.any_value()))
+
+
+def test_execution_data_can_be_kept_out_of_the_logs_and_the_metrics_say_they_are_off() -> None:
+    stack, template = _breaker_stack(log_execution_data=False)
     [machine] = template.find_resources("AWS::StepFunctions::StateMachine").values()
     logging = machine["Properties"]["LoggingConfiguration"]
     assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is False
-    assert template.find_resources("AWS::Logs::MetricFilter") == {}  # the markers are not logged: no metrics from them
-    warnings = [m for m in cdk.assertions.Annotations.from_stack(stack).find_warning("*", cdk.assertions.Match.any_value())]
-    assert any("log_execution_data=False" in str(w.entry.data) for w in warnings)
+    # the markers are not logged: no per-callee metric; the failure records still feed the breaker-wide ones
+    assert _metric_names(template) == {"StoreErrors", "FailedFast", "CalleeFailedCalls"}
+    assert "log_execution_data=False" in _warnings(stack)
+
+
+@pytest.mark.parametrize(
+    ("level", "metrics", "alarms"),
+    [
+        ("ALL", {"Calls", "CalleeFailures", "ShortCircuits", "Opens", "Fallbacks", "FailOpens", "StoreErrors"}, 4),
+        ("ERROR", {"StoreErrors", "FailedFast", "CalleeFailedCalls"}, 2),
+        ("FATAL", {"FailedFast", "CalleeFailedCalls"}, 1),
+        ("OFF", set(), 0),
+    ],
+)
+def test_the_log_level_is_the_state_machines_and_only_metrics_it_can_feed_are_made(level: str, metrics: set[str], alarms: int) -> None:
+    stack, template = _breaker_stack(log_level=level)
+    [machine] = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == level
+    assert _metric_names(template) == metrics
+    breaker_alarms = [a for a in template.find_resources("AWS::CloudWatch::Alarm").values() if a["Properties"].get("Namespace", "").startswith("CircuitBreaker")]
+    assert len(breaker_alarms) == alarms
+    warned = _warnings(stack)
+    assert (f"log_level={level}" in warned) == (level != "ALL")
+
+
+def test_a_log_level_that_does_not_exist_fails_synth_naming_the_levels() -> None:
+    with pytest.raises(InvalidSettingsError, match=r"log_level must be one of ALL .* got 'DEBUG'"):
+        _breaker_stack(log_level="DEBUG")
 
 
 def test_a_fallback_function_is_granted_like_the_callees_and_a_static_answer_is_checked() -> None:

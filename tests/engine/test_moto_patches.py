@@ -22,6 +22,7 @@ from circuit_breaker.local import patches
 from circuit_breaker.local.patches import active
 from circuit_breaker.local.engine import LocalEngine
 from circuit_breaker.local.patches import PATCH_POINTS, UnsupportedMotoVersionError
+from circuit_breaker.local.throughput import ItemLimits, ManualClock
 
 
 @pytest.mark.parametrize("point", PATCH_POINTS, ids=lambda p: p.attribute)
@@ -605,3 +606,74 @@ def test_a_number_within_dynamodb_s_range_is_held(number_table, number: str) -> 
     dynamodb, table = number_table
     dynamodb.put_item(TableName=table, Item={"k": {"S": "c"}, "n": {"N": number}})
     assert dynamodb.get_item(TableName=table, Key={"k": {"S": "c"}}, ProjectionExpression="n")["Item"] == {"n": {"N": number}}
+
+
+def _probe_table(engine: LocalEngine) -> tuple[object, str, str]:
+    """A table of its own (hash key ``K``) and a DynamoDB client that does not retry (boto3 would retry throttles)."""
+    dynamodb = engine.session().client("dynamodb", config=Config(retries={"total_max_attempts": 1}))
+    name = f"units-{uuid.uuid4().hex[:8]}"
+    arn = dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "K", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "K", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )["TableDescription"]["TableArn"]
+    return dynamodb, name, arn
+
+
+def _units(answer: dict) -> float:
+    return answer["ConsumedCapacity"]["CapacityUnits"]
+
+
+def test_capacity_units_are_counted_as_dynamodb_counts_them(engine: LocalEngine) -> None:
+    # DynamoDB's read-write-operations.html: 1 read unit per 4 KB strongly consistent, half eventually, the minimum
+    # for a missing item; 1 write unit per KB of the larger of before and after; a failed condition still consumes.
+    dynamodb, table, _ = _probe_table(engine)
+    total = {"ReturnConsumedCapacity": "TOTAL"}
+    big = {"K": {"S": "big"}, "data": {"S": "x" * 5_000}}  # about 4.9 KB: two read units, five write units
+    assert _units(dynamodb.put_item(TableName=table, Item=big, **total)) == 5.0
+    assert _units(dynamodb.get_item(TableName=table, Key={"K": {"S": "big"}}, ConsistentRead=True, **total)) == 2.0
+    assert _units(dynamodb.get_item(TableName=table, Key={"K": {"S": "big"}}, **total)) == 1.0
+    assert _units(dynamodb.get_item(TableName=table, Key={"K": {"S": "none"}}, ConsistentRead=True, **total)) == 1.0
+    assert _units(dynamodb.get_item(TableName=table, Key={"K": {"S": "none"}}, **total)) == 0.5
+    # a projection does not make a read cheaper: the item's size counts
+    assert _units(dynamodb.get_item(TableName=table, Key={"K": {"S": "big"}}, ConsistentRead=True, ProjectionExpression="K", **total)) == 2.0
+    shrunk = dynamodb.update_item(TableName=table, Key={"K": {"S": "big"}}, UpdateExpression="REMOVE #d", ExpressionAttributeNames={"#d": "data"}, **total)
+    assert _units(shrunk) == 5.0  # the larger of before (5 KB) and after
+
+
+def test_an_item_past_its_per_second_limit_is_refused_as_dynamodb_refuses_it(engine: LocalEngine) -> None:
+    dynamodb, table, arn = _probe_table(engine)
+    dynamodb.put_item(TableName=table, Item={"K": {"S": "hot"}})
+    clock = ManualClock()
+    engine.throughput.enforce(ItemLimits(clock=clock))
+    try:
+        # The rest of this second's 3,000 read units go to the item's other readers (accounted as served requests).
+        engine.throughput.consume(table, "hot", "read", 2_999.5)
+        dynamodb.get_item(TableName=table, Key={"K": {"S": "hot"}})  # eventually consistent: the last half unit
+        with pytest.raises(ClientError) as refused:
+            dynamodb.get_item(TableName=table, Key={"K": {"S": "hot"}}, ConsistentRead=True)
+        error = refused.value.response
+        assert error["Error"]["Code"] == "ProvisionedThroughputExceededException"
+        assert error["Error"]["Message"] == "The level of configured provisioned throughput for the table was exceeded."
+        assert error["ThrottlingReasons"] == [{"reason": "TableReadKeyRangeThroughputExceeded", "resource": arn}]
+        assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+        # per item and per direction: another item, and writes of this one, are served
+        dynamodb.get_item(TableName=table, Key={"K": {"S": "cold"}}, ConsistentRead=True)
+        dynamodb.put_item(TableName=table, Item={"K": {"S": "hot"}, "n": {"N": "1"}})
+        # a refused request consumed nothing; a second later the item reads again
+        assert engine.throughput.available(table, "hot", "read") == 0.0
+        clock.advance(1.0)
+        dynamodb.get_item(TableName=table, Key={"K": {"S": "hot"}}, ConsistentRead=True)
+
+        engine.throughput.consume(table, "hot", "write", 999.0)  # the item's second of write units, but one
+        with pytest.raises(ClientError, match="ConditionalCheckFailedException"):
+            dynamodb.put_item(TableName=table, Item={"K": {"S": "hot"}}, ConditionExpression="attribute_not_exists(K)")
+        # the failed condition consumed its unit: the next write is refused
+        with pytest.raises(ClientError) as refused:
+            dynamodb.update_item(TableName=table, Key={"K": {"S": "hot"}}, UpdateExpression="SET n = :one", ExpressionAttributeValues={":one": {"N": "1"}})
+        assert refused.value.response["ThrottlingReasons"] == [{"reason": "TableWriteKeyRangeThroughputExceeded", "resource": arn}]
+        assert [(r.key, r.direction) for r in engine.throughput.refusals] == [("hot", "read"), ("hot", "write")]
+    finally:
+        engine.throughput.enforce(None)
+    dynamodb.get_item(TableName=table, Key={"K": {"S": "hot"}}, ConsistentRead=True)  # not enforced: any rate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from circuit_breaker.cdk import Callee, registry_entry, retry_entry
-from circuit_breaker.core.settings import CalleeSettings, InvalidSettingsError, OnStoreError, RetryPolicy, validate_callee_name
+from circuit_breaker.core.settings import CalleeSettings, InvalidSettingsError, LogLevel, OnStoreError, RetryPolicy, validate_callee_name
 from stacks.context import parse_breaker_context
 
 SAMPLES = ("echo", "flaky")
@@ -92,6 +92,8 @@ def test_context_registers_samples_and_existing_functions() -> None:
         ({"callees": {"p": {"function_arn": 'arn:aws:lambda:eu-west-1:123456789012:function:pay"ment'}}}, "must be a Lambda function ARN"),
         ({"callees": {"p": {"function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:pay:ment:x"}}}, "must be a Lambda function ARN"),
         ({"log_execution_data": "no"}, "log_execution_data must be true"),
+        ({"log_level": "all"}, "circuit_breaker.log_level must be one of ALL (every event"),
+        ({"log_level": "DEBUG"}, "or OFF (no execution logs), got 'DEBUG'"),
         ({"callees": {"x": {"function_arn": "arn:aws:lambda:r:1:function:x", "sample_function": "echo"}}}, "not both"),
         ({"callees": {"bad name": {}}}, "not valid"),
         ({"retry": {"max_attempts": -1}}, "max_attempts must be between 0 and 99"),
@@ -105,6 +107,11 @@ def test_bad_context_fails_synth_with_the_key_named(block: dict, says: str) -> N
     with pytest.raises(InvalidSettingsError) as raised:
         parse_breaker_context(block, SAMPLES)
     assert says in str(raised.value)
+
+
+def test_the_log_level_is_read_from_the_context_and_defaults_to_all() -> None:
+    assert parse_breaker_context({}, SAMPLES).log_level is LogLevel.ALL
+    assert parse_breaker_context({"log_level": "ERROR"}, SAMPLES).log_level is LogLevel.ERROR
 
 
 def test_a_callee_policy_overrides_the_breaker_wide_one_in_the_registry() -> None:

@@ -20,6 +20,7 @@ beside this one hold those functions, one concern each:
 - ``dynamodb_requests``: DynamoDB's item operations validated (required members, table names) and answered as on AWS
 - ``dynamodb_numbers``: numbers projected as stored (past 38 digits too), refused past DynamoDB's range
 - ``dynamodb_expressions``: a DynamoDB expression that does not parse is AWS's ValidationException
+- ``item_throughput``: capacity units counted as DynamoDB counts them; per-item limits enforced when the engine asks
 - ``fault_injection``: service errors on purpose (the engine's :class:`FaultInjector`)
 - ``lambda_invoke``: handlers run in-process instead of in Docker, with their ClientContext
 - ``sdk_metadata``: integration results with the SDK's HTTP metadata, Lambda payloads read as strict JSON
@@ -58,6 +59,7 @@ from circuit_breaker.local.patches import (
     eventbridge,
     executions,
     fault_injection,
+    item_throughput,
     json_paths,
     jsonata,
     lambda_invoke,
@@ -75,6 +77,7 @@ from circuit_breaker.local.clock import EngineClock
 if TYPE_CHECKING:
     from circuit_breaker.local.faults import FaultInjector
     from circuit_breaker.local.lambda_runtime import LambdaRuntime
+    from circuit_breaker.local.throughput import ItemThroughput
 
 #: The moto release these patches were written against.
 MOTO_VERSION = "5.2.5"
@@ -415,6 +418,14 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     ),
     PatchPoint(
         "moto.dynamodb.responses",
+        "DynamoHandler.call_action",
+        "(after the lock above, so it wraps it) any number of requests per item per second is served, and ConsumedCapacity "
+        "is a fixed figure (0.5 for every GetItem); DynamoDB counts units by item size and consistency and refuses more "
+        "than 3,000 read or 1,000 write units per second on one partition key (ProvisionedThroughputExceededException)",
+        item_throughput.limits_item_throughput,
+    ),
+    PatchPoint(
+        "moto.dynamodb.responses",
         "DynamoHandler.put_item",
         "a missing Item is an internal error and a table name with illegal characters a ResourceNotFoundException; AWS answers a ValidationException naming the member; "
         "a number DynamoDB cannot hold is checked in floating point (1E+126 passes) and never for its digits (so in GetItem, UpdateItem and DeleteItem too)",
@@ -601,7 +612,8 @@ def _install(point: PatchPoint, originals: dict[str, Any]) -> None:
     # Keep a class's raw attribute (a classmethod object, say) so it could be put back as it was.
     original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
     new = point.patch(getattr(owner, name))
-    originals[point.target] = original
+    # A target wrapped by several points (in registry order) keeps moto's own attribute as its original.
+    originals.setdefault(point.target, original)
     setattr(owner, name, new)
     if point.rebind_imports:
         for module in list(sys.modules.values()):
@@ -609,12 +621,12 @@ def _install(point: PatchPoint, originals: dict[str, Any]) -> None:
                 setattr(module, name, new)
 
 
-def apply(runtime: "LambdaRuntime", clock: EngineClock, faults: "FaultInjector") -> None:
-    """Install every patch point (once per process); later calls swap in the new runtime, clock and faults."""
+def apply(runtime: "LambdaRuntime", clock: EngineClock, faults: "FaultInjector", throughput: "ItemThroughput") -> None:
+    """Install every patch point (once per process); later calls swap in the new runtime, clock, faults and throughput."""
     with active.lock:
         current = active.installed()
         if current is not None:
-            current.runtime, current.clock, current.faults = runtime, clock, faults
+            current.runtime, current.clock, current.faults, current.throughput = runtime, clock, faults, throughput
             return
         check_moto_version()
         originals: dict[str, Any] = {}
@@ -622,7 +634,7 @@ def apply(runtime: "LambdaRuntime", clock: EngineClock, faults: "FaultInjector")
             if point.patch is not None:
                 _install(point, originals)
         cloudformation_models.register()
-        active.set_installed(active.Installed(runtime=runtime, clock=clock, faults=faults, originals=originals))
+        active.set_installed(active.Installed(runtime=runtime, clock=clock, faults=faults, originals=originals, throughput=throughput))
 
 
 __all__ = [

@@ -1,7 +1,7 @@
-"""What the installed patches act on: the running engine's Lambda runtime, clock and fault injector.
+"""What the installed patches act on: the running engine's Lambda runtime, clock, fault injector and item throughput.
 
 The patches are installed once per process (moto's classes are process-wide); each engine that starts
-swaps in its own runtime, clock and faults here, and the patched code reads them at call time.
+swaps in its own runtime, clock, faults and throughput limits here, and the patched code reads them at call time.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from circuit_breaker.local.faults import FaultInjector
     from circuit_breaker.local.lambda_runtime import LambdaRuntime
     from circuit_breaker.local.clock import EngineClock
+    from circuit_breaker.local.throughput import ItemThroughput
 
 
 class PatchesNotInstalledError(RuntimeError):
@@ -28,6 +29,7 @@ class Installed:
     clock: "EngineClock"
     faults: "FaultInjector"
     originals: dict[str, Any]
+    throughput: "ItemThroughput"
 
 
 _installed: Installed | None = None
