@@ -81,25 +81,15 @@ def test_below_the_limit_nothing_is_throttled(breaker: Breaker, frozen: ManualCl
     assert breaker.engine.throughput.refusals == []
 
 
-def _sharded_callee(breaker: Breaker) -> tuple[str, int] | None:
-    for name, registered in breaker.engine.deployment().registry.items():
-        shards = getattr(registered, "read_shards", None)
-        if isinstance(shards, int) and shards >= 8:
-            return name, shards
-    return None
-
-
 def test_with_enough_read_shards_the_same_load_throttles_no_read(breaker: Breaker, frozen: ManualClock) -> None:
-    """10,000 calls/s spread over N read shards: 10,000 / N read units per shard item and second, under 3,000."""
-    found = _sharded_callee(breaker)
-    if found is None:
-        pytest.skip("read shards land with part 1 (issue 16): no registered callee with read_shards >= 8 yet")
-    callee, shards = found
-    # The layout of part 1: shard 0 is the item <callee>, the read replicas <callee>@1 ... <callee>@N-1.
+    """10,000 calls/s to one circuit spread over its 4 read shards: 2,500 strongly consistent reads (2,500 read
+    units) per item and second, under 3,000 (``flaky-sharded`` reads eventually consistent: half of that)."""
+    callee = "flaky-sharded"
+    shards = breaker.engine.deployment().read_shards(callee)
+    assert shards == 4
     items = [callee] + [f"{callee}@{shard}" for shard in range(1, shards)]
-    calls_per_second = 10_000
     for item in items:
-        breaker.engine.throughput.consume(breaker.table, item, "read", calls_per_second / shards)
+        breaker.engine.throughput.consume(breaker.table, item, "read", 10_000 / shards)
     outcomes = [breaker.call(callee, {"order": n}) for n in range(2 * shards)]
     assert all(o.status == "SUCCEEDED" and "Call anyway?" not in o.states for o in outcomes)
     assert breaker.engine.throughput.refusals == []
