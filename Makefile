@@ -33,6 +33,10 @@ e2e: install
 e2e-aws: install
 	$(BIN)/python -m tools.e2e aws $(ARGS)
 
+## snapshot: write the sample stack's template snapshot again (tests/cdk/snapshots/), after a change to the stack meant to be
+snapshot: install
+	$(BIN)/python -m tools.snapshot
+
 ## parity: replay AWS-recorded executions (../shared/parity, or $$PARITY_DATA) on the engine; writes docs/parity.{json,md}
 parity: install
 	$(BIN)/python -m tools.parity

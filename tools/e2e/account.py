@@ -100,9 +100,12 @@ class Boto3Account:
         self.region: str = self._session.region_name
         self.profile = profile
         self._sleep = sleep
+        self.clients: dict[str, Any] = {}
 
     def _client(self, service: str) -> Any:
-        return self._session.client(service)
+        if service not in self.clients:
+            self.clients[service] = self._session.client(service)
+        return self.clients[service]
 
     def identity(self) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
