@@ -3,6 +3,7 @@
     python -m tools.e2e local [-- PYTEST_ARGS]                        # make e2e
     python -m tools.e2e aws [--keep] [--stack NAME] [--region R] [--profile P] [-- PYTEST_ARGS]   # make e2e-aws
     python -m tools.e2e destroy NAME [--region R] [--profile P]       # a stack that --keep left
+    python -m tools.e2e cost                                          # what one aws run costs (the README's table)
 
 Exit status: the suite's (0 passed, 1 failed), 2 when it could not start (credentials, bootstrap, synthesis,
 deploy, a stack the driver did not create), 128 + the signal when interrupted.
@@ -27,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     aws = runs.add_parser("aws", help="deploy CircuitBreakerE2E-<id>, run the suite against it, destroy it (make e2e-aws)")
     aws.add_argument("--keep", action="store_true", help="keep the stack afterwards for inspection")
     aws.add_argument("--stack", help="run against this stack, which an earlier --keep left, instead of deploying one")
+    runs.add_parser("cost", help="print what one `make e2e-aws` costs, priced with benchmarks/cost_model.py")
     gone = runs.add_parser("destroy", help="destroy an e2e stack that --keep left")
     gone.add_argument("stack", help="CircuitBreakerE2E-<id>")
     for sub in (aws, gone):
@@ -42,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         split = arguments.index("--")
         arguments, pytest_args = arguments[:split], arguments[split + 1 :]
     args = _parser().parse_args(arguments)
+    if args.run == "cost":
+        from tools.e2e.cost import cost_table
+
+        print(cost_table())
+        return 0
     with tempfile.TemporaryDirectory(prefix="breaker-e2e-") as scratch:
         workdir = Path(scratch)
         if args.run == "local":
