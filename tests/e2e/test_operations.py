@@ -106,3 +106,10 @@ def test_the_metric_filters_turn_calls_into_data_points(target: Target) -> None:
         return total if total >= 1 else None
 
     eventually(counted, METRIC_DELIVERY_SECONDS, f"no data point of {NAMESPACE}/echo Calls", interval=15.0)
+
+
+def test_the_stack_carries_its_run_s_marks_which_the_driver_checks_before_touching_it(target: Target) -> None:
+    stack = target.client("cloudformation").describe_stacks(StackName=target.stack)["Stacks"][0]
+    run_id = target.stack.removeprefix("CircuitBreakerE2E-")
+    tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+    assert (tags.get("circuit-breaker:e2e-run"), target.outputs["E2ERunId"]) == (run_id, run_id)
