@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test parity synth deploy bench lint clean
+.PHONY: install demo test e2e e2e-aws snapshot parity synth deploy bench lint clean
 
 install: $(STAMP)
 
@@ -24,6 +24,18 @@ demo: install
 ## test: unit tests, CDK assertions and executions of the real ASL on the local engine (two workers)
 test: install
 	$(BIN)/pytest -n 2
+
+## e2e: the end-to-end suite (tests/e2e/) against a throw-away stack on `breaker local up`, over HTTP (about 3 min); ARGS="-- -k probe" passes pytest options
+e2e: install
+	$(BIN)/python -m tools.e2e local $(ARGS)
+
+## e2e-aws: deploy CircuitBreakerE2E-<id> to your AWS account, run the suite, destroy it (needs credentials and `cdk bootstrap`); ARGS="--keep --region eu-west-1 --profile dev"
+e2e-aws: install
+	$(BIN)/python -m tools.e2e aws $(ARGS)
+
+## snapshot: write the sample stack's template snapshot again (tests/cdk/snapshots/), after a change to the stack meant to be
+snapshot: install
+	$(BIN)/python -m tools.snapshot
 
 ## parity: replay AWS-recorded executions (../shared/parity, or $$PARITY_DATA) on the engine; writes docs/parity.{json,md}
 parity: install

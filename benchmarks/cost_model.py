@@ -34,6 +34,12 @@ DYNAMODB_READ = Price(0.125 / 1_000_000, "DynamoDB read request unit (a strongly
 DYNAMODB_WRITE = Price(0.625 / 1_000_000, "DynamoDB write request unit (a write up to 1 KB)", DYNAMODB_PRICING)
 EVENTBRIDGE_EVENT = Price(1.00 / 1_000_000, "EventBridge custom event", EVENTBRIDGE_PRICING)
 LOGS_GB = Price(0.50, "CloudWatch Logs ingested GB (vended logs, first tier)", CLOUDWATCH_PRICING)
+# What a deployed stack costs while it exists (``make e2e-aws``'s stack lives well under an hour); CloudWatch
+# prorates these by the hour, a metric only in hours it receives data.
+CUSTOM_METRIC_MONTH = Price(0.30, "CloudWatch custom metric-month (first 10,000 metrics)", CLOUDWATCH_PRICING)
+ALARM_MONTH = Price(0.10, "CloudWatch standard-resolution alarm-month", CLOUDWATCH_PRICING)
+DASHBOARD_MONTH = Price(3.00, "CloudWatch dashboard-month (beyond the 3 free)", CLOUDWATCH_PRICING)
+HOURS_PER_MONTH = 730
 
 PRICES = (EXPRESS_REQUEST, EXPRESS_GB_SECOND, STANDARD_TRANSITION, LAMBDA_REQUEST, LAMBDA_GB_SECOND, DYNAMODB_READ, DYNAMODB_WRITE, EVENTBRIDGE_EVENT, LOGS_GB)
 

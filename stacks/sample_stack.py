@@ -40,14 +40,17 @@ _RETENTION_BY_DAYS = dict(zip(LOG_RETENTION_DAYS, [r for r in logs.RetentionDays
 class CircuitBreakerSampleStack(Stack):
     """A circuit breaker with its sample callees; configured through the ``circuit_breaker`` context."""
 
+    #: The context block this stack reads its configuration from.
+    context_key = CONTEXT_KEY
+
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.config: BreakerConfig = parse_breaker_context(self.node.try_get_context(CONTEXT_KEY), SAMPLE_FUNCTIONS)
+        self.config: BreakerConfig = parse_breaker_context(self.node.try_get_context(self.context_key), SAMPLE_FUNCTIONS)
 
-        powertools = powertools_layer(self, "Powertools")
-        retention = _RETENTION_BY_DAYS[self.config.log_retention_days]
+        self.powertools = powertools_layer(self, "Powertools")
+        self.retention = _RETENTION_BY_DAYS[self.config.log_retention_days]
         self.functions: dict[str, lambda_.IFunction] = {
-            name: self._sample_function(name, powertools, retention) for name in SAMPLE_FUNCTIONS
+            name: self._sample_function(name, self.powertools, self.retention) for name in SAMPLE_FUNCTIONS
         }
 
         callees: dict[str, Callee] = {}
@@ -72,12 +75,12 @@ class CircuitBreakerSampleStack(Stack):
                 retry=self.config.retry,
                 on_store_error=self.config.on_store_error,
                 max_depth=self.config.max_depth,
-                log_retention=retention,
+                log_retention=self.retention,
                 log_execution_data=self.config.log_execution_data,
                 log_level=self.config.log_level,
                 monitored_callees=self.config.monitored_callees,
                 table_removal_policy=RemovalPolicy.DESTROY,
-                powertools_layer=powertools,
+                powertools_layer=self.powertools,
             ),
         )
 
@@ -97,8 +100,9 @@ class CircuitBreakerSampleStack(Stack):
         return self.functions[ref.sample_function]  # type: ignore[index]
 
     def _sample_function(
-        self, name: str, powertools: lambda_.ILayerVersion, retention: logs.RetentionDays
+        self, name: str, powertools: lambda_.ILayerVersion, retention: logs.RetentionDays, description: str | None = None
     ) -> lambda_.Function:
+        """A function of ``lambdas/<name>/`` with its own log group and a role that writes only there."""
         log_group = logs.LogGroup(
             self, f"{name.capitalize()}Logs", retention=retention, removal_policy=RemovalPolicy.DESTROY
         )
@@ -106,7 +110,7 @@ class CircuitBreakerSampleStack(Stack):
             self,
             f"{name.capitalize()}Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Sample callee {name}: writes its own logs only",
+            description=f"{'Sample callee' if description is None else 'Function'} {name}: writes its own logs only",
         )
         role.add_to_policy(
             iam.PolicyStatement(
@@ -137,5 +141,5 @@ class CircuitBreakerSampleStack(Stack):
             memory_size=256,
             tracing=lambda_.Tracing.ACTIVE,
             environment={"POWERTOOLS_SERVICE_NAME": name, "POWERTOOLS_LOG_LEVEL": "INFO"},
-            description=f"Sample callee of the circuit breaker: {name}",
+            description=description or f"Sample callee of the circuit breaker: {name}",
         )

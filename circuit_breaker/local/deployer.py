@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -42,6 +42,8 @@ class StackArtifact:
     template: dict[str, Any]
     assets: dict[str, Any]
     directory: Path
+    tags: dict[str, str] = field(default_factory=dict)
+    """The stack's tags (``Tags.of(stack)``), which ``cdk deploy`` gives CloudFormation with the stack."""
 
 
 def load_stack(assembly_dir: Path, stack_name: str | None = None) -> StackArtifact:
@@ -71,7 +73,8 @@ def load_stack(assembly_dir: Path, stack_name: str | None = None) -> StackArtifa
             assets["files"].update(manifest.get("files", {}))
             if manifest.get("dockerImages"):
                 raise AssemblyError(f"stack {stack_name!r} has Docker image assets, which the local engine cannot build")
-    return StackArtifact(name=stack_name, template=template, assets=assets, directory=assembly_dir)
+    tags = {str(k): str(v) for k, v in (properties.get("tags") or {}).items()}
+    return StackArtifact(name=stack_name, template=template, assets=assets, directory=assembly_dir, tags=tags)
 
 
 def project_context(project_dir: Path) -> dict[str, Any]:
@@ -198,7 +201,7 @@ class LocalDeployer:
             )
 
     def deploy(self, stack: StackArtifact) -> dict[str, str]:
-        """Create the stack (as ``cdk deploy`` would) and return its outputs."""
+        """Create the stack with its tags (as ``cdk deploy`` would) and return its outputs."""
         self._bootstrap()
         self._publish_assets(stack)
         self._resolve_ssm_parameters(stack)
@@ -207,6 +210,7 @@ class LocalDeployer:
             StackName=stack.name,
             TemplateBody=json.dumps(stack.template),
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+            Tags=[{"Key": key, "Value": value} for key, value in sorted(stack.tags.items())],
         )
         described = cloudformation.describe_stacks(StackName=stack.name)["Stacks"][0]
         if described["StackStatus"] != "CREATE_COMPLETE":

@@ -148,7 +148,7 @@ def test_the_readme_layout_table_names_every_folder_of_the_tree() -> None:
     table = readme[readme.index("## Layout") :]
     table = table[: table.index("\n## ", 4)] if "\n## " in table[4:] else table
     named = set(re.findall(r"`((?:[\w.-]+/)+)`", table))
-    tree = {f"circuit_breaker/{d}/" for d in ALLOWED} | {"stacks/", "statemachine/", "lambdas/", "tools/parity/", "tests/", "benchmarks/", "docs/"}
+    tree = {f"circuit_breaker/{d}/" for d in ALLOWED} | {"stacks/", "statemachine/", "lambdas/", "tools/parity/", "tools/e2e/", "tools/snapshot/", "tests/", "benchmarks/", "docs/"}
     assert tree <= named, f"the README's layout table misses {sorted(tree - named)}"
     for folder in named:  # a folder named inside a row is relative to the row's folder
         assert any((PROJECT_DIR / base / folder).is_dir() for base in ("", *tree)), f"the README's layout table names {folder}, which is not in the tree"
