@@ -39,6 +39,8 @@ from jsonata import signature as jsonata_signature
 from jsonata.jsonata import Jsonata
 from jsonata.utils import Utils
 
+from circuit_breaker.local import jsonata_regex
+
 #: The jsonata-python release these patches were written against.
 JSONATA_PYTHON_VERSION = "0.7.1"
 
@@ -525,6 +527,10 @@ PATCHED: tuple[tuple[type, str], ...] = (
     (jsonata_functions.Functions, "base64decode"),
     (jsonata_functions.Functions, "sort"),
     (jsonata_functions.Functions, "lookup"),
+    (jsonata_functions.Functions, "match_"),
+    (jsonata_functions.Functions, "replace"),
+    (jsonata_functions.Functions, "split"),
+    (Jsonata, "_regex_closure"),
     (Jsonata, "evaluate_comparison_expression"),
     (Jsonata, "evaluate_numeric_expression"),
     (Jsonata, "evaluate_includes_expression"),
@@ -532,7 +538,7 @@ PATCHED: tuple[tuple[type, str], ...] = (
 )
 
 #: Built-in functions re-bound after their implementation is replaced, with their signatures.
-_REBOUND = {
+_REBOUND: dict[str, str | tuple[str, str]] = {
     "string": "<x-b?:s>",
     "number": "<(nsb)-:n>",
     "power": "<n-n:n>",
@@ -542,6 +548,9 @@ _REBOUND = {
     "base64decode": "<s-:s>",
     "sort": "<af?:a>",
     "lookup": "<x-s:x>",
+    "match": ("<s-f<s:o>n?:a<o>>", "match_"),
+    "replace": "<s-(sf)(sf)n?:s>",
+    "split": "<s-(sf)n?:a<s>>",
 }
 
 _ORIGINALS: dict[str, Any] = {}
@@ -579,10 +588,16 @@ def install() -> None:
         }
         for name, replacement in replacements.items():
             setattr(functions, name, staticmethod(replacement))
+        # regexes: the engine compiles them as JavaScript's RegExp (jsonata_regex.compile_js); these walk their matches
+        functions.match_ = staticmethod(jsonata_regex.js_match(_ORIGINALS["match_"]))
+        functions.replace = staticmethod(jsonata_regex.js_replace(_ORIGINALS["replace"]))
+        functions.split = staticmethod(jsonata_regex.js_split(_ORIGINALS["split"]))
+        Jsonata._regex_closure = staticmethod(jsonata_regex.js_regex_closure)
         functions._call = staticmethod(js_call)
         Jsonata.evaluate_comparison_expression = _comparison(_ORIGINALS["evaluate_comparison_expression"])
         Jsonata.evaluate_numeric_expression = _numeric(_ORIGINALS["evaluate_numeric_expression"])
         Jsonata.evaluate_includes_expression = evaluate_includes_expression
         jsonata_signature.Signature.get_symbol = _signature_symbol(_ORIGINALS["get_symbol"])
-        for name, signature in _REBOUND.items():
-            Jsonata.define_function(name, signature)
+        for name, rebound in _REBOUND.items():
+            signature, implementation = rebound if isinstance(rebound, tuple) else (rebound, None)
+            Jsonata.define_function(name, signature, implementation)
