@@ -369,6 +369,19 @@ def test_an_event_no_schedule_sends_fails_the_function_with_a_named_error(engine
     assert answer["FunctionError"] == "Unhandled" and document["errorType"] == "InvalidHealthCheckTaskError"
 
 
+def test_a_callee_name_with_a_trailing_newline_is_refused_and_writes_nothing(
+    engine: LocalEngine, breaker: Breaker, service: HealthServer
+) -> None:
+    event = {**url_task(service.url, failures_to_open=1), "callee": f"{CALLEE}\n"}
+    answer = engine.session().client("lambda").invoke(
+        FunctionName=engine.function_name("CircuitBreakerHealthChecksFunction"), Payload=json.dumps(event)
+    )
+    document = json.loads(answer["Payload"].read())
+    assert answer["FunctionError"] == "Unhandled" and document["errorType"] == "InvalidHealthCheckTaskError"
+    assert "callee name" in document["errorMessage"] and service.requests == 0
+    assert breaker.item(f"{CALLEE}\n") is None and breaker.item(CALLEE) is None
+
+
 # -- what is deployed --------------------------------------------------------------------------------------
 
 

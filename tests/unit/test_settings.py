@@ -126,3 +126,30 @@ def test_context_takes_a_callee_policy_and_ignored_errors() -> None:
     )
     payment = next(c for c in config.callees if c.name == "payment")
     assert payment.settings.ignored_errors == ("CardDeclined",) and payment.settings.retry == RetryPolicy(max_attempts=1)
+
+
+def test_a_trailing_newline_or_a_non_ascii_digit_passes_no_validation() -> None:
+    """Python's ``$`` also matches before a final newline and ``\\d`` any digit: every pattern is matched whole, in ASCII."""
+    from circuit_breaker.aws.deployment import DeploymentNotFoundError, check_state_machine_arn
+    from circuit_breaker.core.settings import HealthCheck, validate_function_arn
+    from circuit_breaker.operate.executions import ExecutionQueryError, check_execution_arn
+
+    function = "arn:aws:lambda:eu-west-1:123456789012:function:payment"
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:CircuitBreaker"
+    execution = "arn:aws:states:us-east-1:123456789012:express:CircuitBreaker:run-1:7f1c"
+    checks = [
+        ("payment", validate_callee_name, InvalidSettingsError),
+        (function, lambda value: validate_function_arn(value, "function_arn"), InvalidSettingsError),
+        ("CardDeclined", lambda value: CalleeSettings(ignored_errors=(value,)), InvalidSettingsError),
+        ("https://payments.example.com/health", lambda value: HealthCheck(url=value), InvalidSettingsError),
+        (machine, check_state_machine_arn, DeploymentNotFoundError),
+        (execution, check_execution_arn, ExecutionQueryError),
+    ]
+    for valid, check, error in checks:
+        check(valid)
+        for wrong in (valid + "\n", valid + "\r\n"):
+            with pytest.raises(error):
+                check(wrong)
+    for wrong in (function.replace("123456789012", "١٢٣٤٥٦٧٨٩٠١٢"), machine.replace("123456789012", "١٢٣٤٥٦٧٨٩٠١٢")):
+        with pytest.raises((InvalidSettingsError, DeploymentNotFoundError)):
+            (validate_function_arn(wrong, "function_arn") if "lambda" in wrong else check_state_machine_arn(wrong))
