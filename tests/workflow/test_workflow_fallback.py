@@ -2,7 +2,8 @@
 
 ``flaky-backed`` falls back to the ``inspector`` function (also when the callee failed), ``flaky-static``
 to a static answer (only while its circuit is open or isolated). An execution with an ``idempotencyKey``
-is an asynchronous call: when it gets no answer its input, error and key go to the dead-letter queue.
+is an asynchronous call: when it gets no answer its input, error and key go to the dead-letter queue (it never
+falls back: nobody would read the answer).
 """
 
 from __future__ import annotations
@@ -119,6 +120,29 @@ def test_an_asynchronous_call_to_an_open_circuit_lands_in_the_queue_without_a_ca
     [message] = dead_letters(breaker)
     assert message["idempotencyKey"] == key and message["error"] == "CircuitBreaker.CircuitOpen"
     assert breaker.invocations("Flaky") == before
+
+
+def test_an_asynchronous_call_never_falls_back_it_waits_in_the_queue(breaker: Breaker) -> None:
+    """Nobody reads an asynchronous call's output: a fallback's answer would end the call and lose its work."""
+    fallback_calls = breaker.engine.runtime.invocations(INSPECTOR_NAME)
+    open_circuit(breaker, "flaky-backed")
+    open_circuit(breaker, "flaky-static")
+    backed_key, backed = async_call(breaker, "flaky-backed", {"order": 1})
+    static_key, static = async_call(breaker, "flaky-static", {"order": 2})
+    for outcome in (backed, static):
+        assert outcome.error == "CircuitBreaker.CircuitOpen" and "fallbackError" not in outcome.cause
+        assert outcome.states == ["Check input", "Get circuit", "Check circuit", "Fall back?", "Send to dead-letter queue", "Fall back?", "Circuit open"]
+    breaker.clear()
+    failed_key, failed = async_call(breaker, "flaky-backed", FAIL)  # on_failure: true, which a synchronous call would use
+    assert failed.error == "CircuitBreaker.CalleeFailed" and "Call fallback" not in failed.states
+    assert {(m["idempotencyKey"], m["error"]) for m in dead_letters(breaker)} == {
+        (backed_key, "CircuitBreaker.CircuitOpen"), (static_key, "CircuitBreaker.CircuitOpen"), (failed_key, "CircuitBreaker.CalleeFailed"),
+    }  # fmt: skip
+    assert breaker.engine.runtime.invocations(INSPECTOR_NAME) == fallback_calls
+    # the same calls made synchronously are answered by the fallbacks
+    open_circuit(breaker, "flaky-static")
+    assert breaker.call("flaky-static", {"order": 2}).output["answer"] == STATIC_ANSWER
+    assert breaker.call("flaky-backed", FAIL).output["circuitBreakerFallback"]["source"] == "function"
 
 
 def test_answers_and_synchronous_calls_never_reach_the_queue(breaker: Breaker) -> None:
