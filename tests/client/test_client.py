@@ -183,6 +183,20 @@ def test_a_fallback_answer_is_not_cached(breaker: Breaker) -> None:
     assert started.hits == 3 and len(caller.open_circuits) == 0
 
 
+def test_a_failed_fallback_is_not_cached_so_the_next_call_can_fall_back(breaker: Breaker) -> None:
+    open_circuit(breaker, "flaky-backed")
+    breaker.engine.runtime.script(INSPECTOR_NAME, b'{"errorMessage": "backup down", "errorType": "BackupDown"}', "Unhandled", times=1)
+    started = counter(breaker)
+    caller = client(breaker)
+    with pytest.raises(CircuitOpenError) as once:
+        caller.call("flaky-backed", {"order": 1})
+    assert once.value.fallback_error["Error"] == "BackupDown" and not once.value.cached
+    assert len(caller.open_circuits) == 0
+    answered = caller.call("flaky-backed", {"order": 2})  # the fallback is healthy again: it answers
+    assert answered.fallback is not None and answered.fallback.source == "function"
+    assert answered.output["event"]["payload"] == {"order": 2} and started.hits == 2
+
+
 def test_clients_can_share_a_cache(breaker: Breaker) -> None:
     shared = OpenCircuitCache()
     one, two = client(breaker, shared), client(breaker, shared)
