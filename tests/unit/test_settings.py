@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from circuit_breaker.cdk import Callee, registry_entry, retry_entry
@@ -153,3 +155,23 @@ def test_a_trailing_newline_or_a_non_ascii_digit_passes_no_validation() -> None:
     for wrong in (function.replace("123456789012", "١٢٣٤٥٦٧٨٩٠١٢"), machine.replace("123456789012", "١٢٣٤٥٦٧٨٩٠١٢")):
         with pytest.raises((InvalidSettingsError, DeploymentNotFoundError)):
             (validate_function_arn(wrong, "function_arn") if "lambda" in wrong else check_state_machine_arn(wrong))
+
+
+def test_the_block_is_read_as_the_cli_hands_it_null_members_included(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """CDK's lookup drops null members; the block comes from CDK_CONTEXT_JSON and the overflow file, as App reads them."""
+    from types import SimpleNamespace
+
+    from stacks.context import CONTEXT_JSON_ENV, CONTEXT_OVERFLOW_ENV, configured_block
+
+    scope = SimpleNamespace(node=SimpleNamespace(try_get_context=lambda key: {"from": "lookup"}))
+    monkeypatch.delenv(CONTEXT_OVERFLOW_ENV, raising=False)
+    monkeypatch.delenv(CONTEXT_JSON_ENV, raising=False)
+    assert configured_block(scope) == {"from": "lookup"}  # an App given context= in code: nothing handed over
+    handed = {"callees": {"flaky": {"fallback": {"answer": {"eta": None, "items": [None]}}}}}
+    monkeypatch.setenv(CONTEXT_JSON_ENV, json.dumps({"circuit_breaker": handed, "other": 1}))
+    assert configured_block(scope) == handed
+    overflow = tmp_path / "context.json"
+    overflow.write_text(json.dumps({"circuit_breaker": {"callees": {"flaky": {"fallback": {"answer": None}}}}}))
+    monkeypatch.setenv(CONTEXT_OVERFLOW_ENV, str(overflow))
+    config = parse_breaker_context(configured_block(scope), SAMPLES)
+    assert next(c for c in config.callees if c.name == "flaky").fallback.answer is None

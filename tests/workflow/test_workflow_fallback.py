@@ -80,6 +80,17 @@ def test_a_static_fallback_answers_while_the_circuit_is_open_or_isolated(breaker
     assert isolated.output["circuitBreakerFallback"]["cause"]["reason"] == "maintenance"
 
 
+def test_a_static_answer_configured_in_cdk_json_arrives_unchanged_null_members_and_null_included(breaker: Breaker) -> None:
+    """The session's app was synthesized with these answers in its context, as the CDK CLI hands cdk.json's."""
+    open_circuit(breaker, "flaky-static")
+    answered = breaker.call("flaky-static").output["answer"]
+    assert answered == STATIC_ANSWER and answered["eta"] is None and answered["detail"] == {"reason": None}
+    open_circuit(breaker, "flaky-null")
+    outcome = breaker.call("flaky-null")
+    assert outcome.status == "SUCCEEDED" and outcome.output["answer"] is None
+    assert outcome.output["circuitBreakerFallback"]["source"] == "static"
+
+
 def test_a_failing_fallback_ends_with_the_original_error_and_its_own(breaker: Breaker) -> None:
     open_circuit(breaker, "flaky-backed")
     breaker.engine.runtime.script(INSPECTOR_NAME, b'{"errorMessage": "backup down", "errorType": "BackupDown"}', "Unhandled")
