@@ -29,10 +29,14 @@ to register by ARN, the retry policy and breaker-wide options. Every key is chec
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Collection, Mapping
 
 from circuit_breaker.core.registry import not_registered
+from constructs import Construct
+
 from circuit_breaker.core.settings import (
     CalleeSettings,
     InvalidSettingsError,
@@ -47,6 +51,10 @@ from circuit_breaker.core.settings import (
 )
 
 CONTEXT_KEY = "circuit_breaker"
+#: Where the CDK CLI hands an app its context (aws-cdk-lib's cx-api names): a JSON document in this variable, and,
+#: when that would be too large, a JSON file named by the other; ``App`` reads both, the file's keys winning.
+CONTEXT_JSON_ENV = "CDK_CONTEXT_JSON"
+CONTEXT_OVERFLOW_ENV = "CONTEXT_OVERFLOW_LOCATION_ENV"
 
 #: CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
@@ -176,6 +184,41 @@ def _callee_entry(
         sample_function=function.sample_function,
         fallback=fallback,
     )
+
+
+def _handed_context() -> dict[str, Any]:
+    """The context the CDK CLI handed this app, as JSON, read as ``App`` reads it (the overflow file's keys win)."""
+    context: dict[str, Any] = {}
+    sources = [os.environ.get(CONTEXT_JSON_ENV)]
+    overflow = os.environ.get(CONTEXT_OVERFLOW_ENV)
+    if overflow:
+        try:
+            with open(overflow, encoding="utf-8") as file:
+                sources.append(file.read())
+        except OSError:
+            pass  # App itself reads the file first: it would have failed already
+    for text in sources:
+        try:
+            document = json.loads(text) if text else None
+        except ValueError:
+            document = None  # App would have refused it before any stack is built
+        if isinstance(document, dict):
+            context.update(document)
+    return context
+
+
+def configured_block(scope: Construct, key: str = CONTEXT_KEY) -> Any:
+    """The ``circuit_breaker`` block exactly as configured (``cdk.json``, ``cdk.context.json`` or ``-c``).
+
+    CDK's context lookup (``node.try_get_context``) drops the null members of objects on their way from
+    JavaScript: ``{"answer": {"eta": null}}`` would arrive as ``{"answer": {}}``, and ``{"answer": null}``
+    as ``{}``. So the block is read from the JSON the CLI handed the app, as ``App`` reads it, and from
+    the lookup only when it is not there (an ``App`` given ``context=`` in code).
+    """
+    handed = _handed_context()
+    if key in handed:
+        return handed[key]
+    return scope.node.try_get_context(key)
 
 
 def parse_breaker_context(raw: Any, sample_functions: Collection[str]) -> BreakerConfig:

@@ -22,7 +22,7 @@ from circuit_breaker.core.registry import (
 )
 from circuit_breaker.cdk import Callee, CircuitBreaker, CircuitBreakerProps, Fallback
 from circuit_breaker.cdk.health_checks import powertools_layer
-from stacks.context import CONTEXT_KEY, LOG_RETENTION_DAYS, BreakerConfig, FunctionRef, parse_breaker_context
+from stacks.context import LOG_RETENTION_DAYS, BreakerConfig, FunctionRef, configured_block, parse_breaker_context
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 
@@ -45,7 +45,7 @@ class CircuitBreakerSampleStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.config: BreakerConfig = parse_breaker_context(self.node.try_get_context(self.context_key), SAMPLE_FUNCTIONS)
+        self.config: BreakerConfig = parse_breaker_context(configured_block(self, self.context_key), SAMPLE_FUNCTIONS)
 
         self.powertools = powertools_layer(self, "Powertools")
         self.retention = _RETENTION_BY_DAYS[self.config.log_retention_days]

@@ -68,8 +68,8 @@ RELAY_NAME = "breaker-test-relay"
 RELAY_ARN = f"arn:aws:lambda:us-east-1:{LOCAL_ACCOUNT}:function:{RELAY_NAME}"
 
 #: A static fallback answer with everything that could break the registry's quoting: quotes, an apostrophe,
-#: backslashes, unicode and a would-be expression.
-STATIC_ANSWER = {"status": "degraded", "items": [], "note": "it's \"fine\" \\ ✓ {% $x %}"}
+#: backslashes, unicode and a would-be expression; and null members, which CDK's context lookup would drop.
+STATIC_ANSWER = {"status": "degraded", "items": [None], "note": "it's \"fine\" \\ ✓ {% $x %}", "eta": None, "detail": {"reason": None}}
 
 #: Callees the tests register on top of cdk.json's: (settings in cdk.json context form).
 TEST_CALLEES: dict[str, dict[str, Any]] = {
@@ -90,6 +90,7 @@ TEST_CALLEES: dict[str, dict[str, Any]] = {
         "fallback": {"function_arn": INSPECTOR_ARN, "on_failure": True},
     },
     "flaky-static": {"sample_function": "flaky", "failure_threshold": 2, "fallback": {"answer": STATIC_ANSWER}},
+    "flaky-null": {"sample_function": "flaky", "fallback": {"answer": None}},  # null is an answer too
     "inspector": {"function_arn": INSPECTOR_ARN},
     "relay": {"function_arn": RELAY_ARN, "failure_threshold": 1000, "timeout_seconds": 30},
     "recorder": {"function_arn": RECORDER_ARN, "failure_threshold": 3, "timeout_seconds": 2, "retry": {"max_attempts": 0}},

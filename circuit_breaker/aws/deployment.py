@@ -34,7 +34,7 @@ from circuit_breaker.core.registry import (  # noqa: F401 - DEFAULT_STACK_NAME a
     RegisteredCallee,
 )
 
-_STATE_MACHINE_ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_.-]{1,80}$")
+_STATE_MACHINE_ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_.-]{1,80}\Z")
 _PICK = "pick one with --state-machine-arn ARN (or --stack NAME)"
 
 
@@ -52,7 +52,7 @@ class AmbiguousDeploymentError(DeploymentNotFoundError):
 
 def check_state_machine_arn(arn: str) -> str:
     """Return ``arn`` if it is a state machine ARN, else raise :class:`DeploymentNotFoundError` saying the form."""
-    if not _STATE_MACHINE_ARN.match(arn):
+    if not _STATE_MACHINE_ARN.fullmatch(arn):
         raise DeploymentNotFoundError(
             f"{arn!r} is not a state machine ARN; expected arn:aws:states:REGION:ACCOUNT:stateMachine:NAME"
         )

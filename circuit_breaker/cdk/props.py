@@ -44,7 +44,8 @@ class Fallback:
     ``{"payload": <the original payload>, "breaker": {"error": ..., "cause": {...}}}``, or a static
     JSON ``answer``. With ``on_failure`` the fallback also answers when the callee failed after its
     retries (never for an error the callee declares an answer). A fallback's answer reaches the caller
-    as ``{"circuitBreakerFallback": {"error", "cause", "source"}, "answer": ...}``.
+    as ``{"circuitBreakerFallback": {"error", "cause", "source"}, "answer": ...}``. Only synchronous calls
+    fall back: an asynchronous call (with an idempotency key) goes to the dead-letter queue instead.
     """
 
     function: lambda_.IFunction | None = None

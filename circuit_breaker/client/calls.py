@@ -18,7 +18,6 @@ on the depth it was given (``depth_from_context``), so runaway call chains stop 
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -34,17 +33,13 @@ from circuit_breaker.core.errors import (
     UnknownCalleeError,
     error_from_failure,
 )
+from circuit_breaker.core.call_input import IDEMPOTENCY_KEY_PATTERN, circuit_key_problem, idempotency_key_problem, input_problem, valid_idempotency_key
 from circuit_breaker.client.open_circuits import OpenCircuitCache
 from circuit_breaker.client.extension_reader import ExtensionReader
-from circuit_breaker.core.record import CIRCUIT_KEY_PATTERN
 from circuit_breaker.core.settings import EXPRESS_MAX_SECONDS
 
 #: Express executions end within five minutes; waits and reads give up a little after that.
 _LOCAL_WAIT_SECONDS = EXPRESS_MAX_SECONDS + 10.0
-
-#: What the workflow accepts as ``idempotencyKey`` (its ``Check input`` state tests the same pattern).
-IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
-_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 #: The key of an execution output that a fallback answered (the workflow's ``Call fallback`` and
 #: ``Answer with fallback`` states): ``{"circuitBreakerFallback": {...}, "answer": ...}``.
@@ -115,14 +110,12 @@ def new_idempotency_key() -> str:
 def check_idempotency_key(key: Any) -> str:
     """Return ``key`` if the workflow accepts it; else raise :class:`InvalidInputError` (no execution is started).
 
-    The workflow would reject it too, but an asynchronous call has no caller to tell: the check is here.
+    The workflow would reject it too, but an asynchronous call has no caller to tell: the check is here
+    (:mod:`circuit_breaker.core.call_input`, the workflow's rules: ``"key-1\\n"`` is refused).
     """
-    if not isinstance(key, str) or not _IDEMPOTENCY_KEY.match(key):
-        shown = repr(key)[:200]
-        raise InvalidInputError(
-            InvalidInputError.error_name,
-            {"message": f"idempotencyKey must be 1 to 128 letters, digits, _ . : or -, got {shown}"},
-        )
+    problem = idempotency_key_problem(key)
+    if problem is not None:
+        raise InvalidInputError(InvalidInputError.error_name, {"message": problem})
     return key
 
 
@@ -131,11 +124,9 @@ def check_circuit_key(key: Any) -> str | None:
     at once, as the workflow would (nothing is started)."""
     if key is None:
         return None
-    if not isinstance(key, str) or not CIRCUIT_KEY_PATTERN.fullmatch(key):
-        raise InvalidInputError(
-            InvalidInputError.error_name,
-            {"message": f"key must be 1 to 64 letters, digits, _ . : or - (the id of a tenant, say), got {str(key)[:200]!r}"},
-        )
+    problem = circuit_key_problem(key)
+    if problem is not None:
+        raise InvalidInputError(InvalidInputError.error_name, {"message": problem})
     return key
 
 
@@ -157,12 +148,12 @@ def idempotency_key_from_context(context: Any) -> str | None:
     """
     custom = getattr(getattr(context, "client_context", None), "custom", None) or {}
     key = custom.get("idempotencyKey")
-    return key if isinstance(key, str) and _IDEMPOTENCY_KEY.match(key) else None
+    return key if valid_idempotency_key(key) else None
 
 
-def execution_input(
+def execution_document(
     callee: str, payload: Any = None, depth: int | None = None, idempotency_key: str | None = None, key: str | None = None
-) -> str:
+) -> dict[str, Any]:
     """The workflow's input document for one call (with ``idempotencyKey``: an asynchronous call)."""
     document: dict[str, Any] = {"callee": callee}
     if payload is not None:
@@ -173,7 +164,14 @@ def execution_input(
         document["idempotencyKey"] = idempotency_key
     if key is not None:
         document["key"] = key
-    return json.dumps(document)
+    return document
+
+
+def execution_input(
+    callee: str, payload: Any = None, depth: int | None = None, idempotency_key: str | None = None, key: str | None = None
+) -> str:
+    """:func:`execution_document` as the JSON text an execution starts with."""
+    return json.dumps(execution_document(callee, payload, depth, idempotency_key, key))
 
 
 def stepfunctions_client(connection: Connection) -> Any:
@@ -269,19 +267,23 @@ class CircuitBreakerClient:
         (``custom.idempotencyKey``); if the call gets no answer (the callee failed after its retries, the
         circuit is open or isolated, the table unreadable with ``on_store_error: fail``), the workflow
         puts the call in the dead-letter queue, from which ``breaker redrive`` re-submits it with the
-        same key. A malformed key, or a callee this client knows is not registered, raises at once
-        (such an execution would fail with nobody to tell). The open-circuit cache is not consulted:
-        a call to an open circuit waits in the queue instead of being lost.
+        same key. An input the workflow would refuse (a malformed key or depth, an empty callee name) or a
+        callee this client knows is not registered raises :class:`InvalidInputError` or
+        :class:`UnknownCalleeError` at once (such an execution would fail with nobody to tell). The
+        open-circuit cache is not consulted: a call to an open circuit waits in the queue instead of being lost.
         """
         circuit_key = check_circuit_key(key)
         key = new_idempotency_key() if idempotency_key is None else check_idempotency_key(idempotency_key)
+        document = execution_document(callee, payload, depth, key, circuit_key)
+        problem = input_problem(document)
+        if problem is not None:
+            raise InvalidInputError(InvalidInputError.error_name, {"message": problem})
         if self.deployment is not None and self.deployment.knows(callee) is False:
             raise UnknownCalleeError(
                 UnknownCalleeError.error_name,
                 {"callee": callee, "message": f"callee {callee} is not registered; registered callees: {', '.join(sorted(self.deployment.callees))}"},
             )
-        document = execution_input(callee, payload, depth, key, circuit_key)
-        arn = self._sfn.start_execution(stateMachineArn=self.state_machine_arn, input=document)["executionArn"]
+        arn = self._sfn.start_execution(stateMachineArn=self.state_machine_arn, input=json.dumps(document))["executionArn"]
         return AsyncCall(idempotency_key=key, execution_arn=arn)
 
     def start(self, callee: str, payload: Any = None, depth: int | None = None) -> str:
@@ -335,6 +337,7 @@ __all__ = [
     "check_circuit_key",
     "check_idempotency_key",
     "depth_from_context",
+    "execution_document",
     "execution_input",
     "fallback_of",
     "idempotency_key_from_context",

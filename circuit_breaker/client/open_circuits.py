@@ -16,7 +16,9 @@ How long an entry lives:
   that is sooner: a ``breaker reset`` reaches every caching client within that time.
 - An error without a usable ``retryAfter`` (none, or already past) is not remembered.
 
-Only errors are remembered: a fallback answer is an answer (the caller got one) and is never cached.
+Only errors are remembered: a fallback answer is an answer (the caller got one) and is never cached. Nor is
+the error of a callee that has a fallback (its cause carries ``fallbackError``: the fallback failed this
+once): the next call may be answered by the fallback, so it must reach the workflow.
 The cache is bounded (least recently used entries go first), thread-safe, and shareable by several
 clients (entries are keyed by state machine and callee).
 """
@@ -68,9 +70,13 @@ class OpenCircuitCache:
             raise ValueError(f"OpenCircuitCache.max_ttl_seconds must be a number of seconds > 0 or None, got {self.max_ttl_seconds!r}")
 
     def remember(self, breaker: str, error: BreakerError) -> bool:
-        """Remember ``error`` if it says the circuit refuses calls for a while; returns whether it did."""
+        """Remember ``error`` if it says the circuit refuses calls for a while; returns whether it did.
+
+        An error whose fallback failed (``error.fallback_error``) is not remembered: the callee has a
+        fallback, which may answer the next call.
+        """
         callee = error.callee
-        if not isinstance(callee, str):
+        if not isinstance(callee, str) or error.fallback_error is not None:
             return False
         key = error.field("key")
         circuit = circuit_name(callee, key if isinstance(key, str) else None)

@@ -15,7 +15,9 @@ from enum import Enum
 from typing import Any, Mapping, TypeVar
 
 #: Callee names are substituted into JSONata expressions; this pattern keeps any name from breaking one.
-CALLEE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: Every validating pattern ends with ``\Z`` and is used with ``fullmatch``: Python's ``$`` also matches before a
+#: final newline, so ``"payment\n"`` would pass ``^...$``.
+CALLEE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 #: Seconds a half-open probe's lease outlives the probe's own timeout: time to write the lease and the result.
 PROBE_LEASE_MARGIN_SECONDS = 5
@@ -28,7 +30,7 @@ STORE_HEADROOM_SECONDS = 15
 
 #: Error names a callee may declare as answers: the names Lambda reports (a Python or Node class name,
 #: a Java class's full name). They are substituted into the definition, so no quote or backslash.
-ERROR_NAME_PATTERN = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$:-]{0,255}$")
+ERROR_NAME_PATTERN = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$:-]{0,255}\Z")
 
 #: Prefixes of errors that always count: Step Functions' own (timeouts) and the Lambda service's.
 _ALWAYS_COUNTED_PREFIXES = ("States.", "Lambda.")
@@ -87,7 +89,7 @@ def validate_max_depth(depth: object, where: str) -> int:
 
 def validate_callee_name(name: object) -> str:
     """Return ``name`` if it can be registered, else raise :class:`InvalidSettingsError`."""
-    if not isinstance(name, str) or not CALLEE_NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not CALLEE_NAME_PATTERN.fullmatch(name):
         raise InvalidSettingsError(
             f"callee name {name!r} is not valid: use 1 to 64 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"
@@ -327,7 +329,7 @@ class CalleeSettings:
 MAX_HEALTH_PAYLOAD_BYTES = 32_768
 #: Longest URL a health check may GET.
 MAX_HEALTH_URL_LENGTH = 2048
-_HEALTH_URL = re.compile(r"^https?://[^\s/?#@]+(:\d{1,5})?([/?#]\S*)?$")
+_HEALTH_URL = re.compile(r"^https?://[^\s/?#@]+(:[0-9]{1,5})?([/?#]\S*)?\Z")
 
 
 class _NoPayload:
@@ -367,7 +369,7 @@ class HealthCheck:
             )
         if self.url is not None:
             url = self.url
-            if not isinstance(url, str) or len(url) > MAX_HEALTH_URL_LENGTH or not _HEALTH_URL.match(url):
+            if not isinstance(url, str) or len(url) > MAX_HEALTH_URL_LENGTH or not _HEALTH_URL.fullmatch(url):
                 raise InvalidSettingsError(
                     f"{owner}.url must be an http:// or https:// URL of at most {MAX_HEALTH_URL_LENGTH} characters "
                     f"(no spaces, no user:password@), got {url!r}"
@@ -439,13 +441,13 @@ class HealthCheck:
 #: A Lambda function's ARN: name, or name with a version or alias. Registered ARNs are substituted into the
 #: definition, so anything else (a quote, say) is refused at synth instead of breaking every call.
 FUNCTION_ARN_PATTERN = re.compile(
-    r"^arn:aws(-[a-z]+)*:lambda:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:function:[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$"
+    r"^arn:aws(-[a-z]+)*:lambda:[a-z]{2}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?\Z"
 )
 
 
 def validate_function_arn(arn: object, where: str) -> str:
     """Return ``arn`` if it is a Lambda function ARN, else raise :class:`InvalidSettingsError` naming ``where``."""
-    if not isinstance(arn, str) or not FUNCTION_ARN_PATTERN.match(arn):
+    if not isinstance(arn, str) or not FUNCTION_ARN_PATTERN.fullmatch(arn):
         raise InvalidSettingsError(
             f"{where} must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME, "
             f"optionally :VERSION or :ALIAS), got {arn!r}"
@@ -457,7 +459,7 @@ def _error_names(owner: str, names: object) -> tuple[str, ...]:
     if isinstance(names, str) or not isinstance(names, (list, tuple)):
         raise InvalidSettingsError(f"{owner}.ignored_errors must be a list of error names, got {names!r}")
     for name in names:
-        if not isinstance(name, str) or not ERROR_NAME_PATTERN.match(name):
+        if not isinstance(name, str) or not ERROR_NAME_PATTERN.fullmatch(name):
             raise InvalidSettingsError(
                 f"{owner}.ignored_errors: {name!r} is not an error name; use the name Lambda reports as errorType "
                 "(a class name such as CardDeclined or com.example.CardDeclinedException: letters, digits, '_', '.', '$', ':', '-')"

@@ -28,6 +28,7 @@ from jsonata import Jsonata
 from jsonata.utils import Utils
 
 from circuit_breaker.local import jsonata_js
+from circuit_breaker.local.jsonata_regex import compile_js
 
 jsonata_js.install()
 
@@ -144,7 +145,7 @@ _compile_lock = threading.Lock()
 def _compiled(expression: str) -> Jsonata:
     """Parse once per expression (parsing costs more than evaluating); the parse tree is never mutated."""
     with _compile_lock:
-        compiled = Jsonata(expression)
+        compiled = Jsonata(expression, compile_js)  # /regex/ literals as JavaScript's RegExp
         compiled.set_output_convert_nulls(False)
         for name, function in _FUNCTIONS.items():
             compiled.register_lambda(name, function)

@@ -39,6 +39,8 @@ from jsonata import signature as jsonata_signature
 from jsonata.jsonata import Jsonata
 from jsonata.utils import Utils
 
+from circuit_breaker.local import jsonata_regex
+
 #: The jsonata-python release these patches were written against.
 JSONATA_PYTHON_VERSION = "0.7.1"
 
@@ -591,6 +593,10 @@ PATCHED: tuple[tuple[type, str], ...] = (
     (jsonata_functions.Functions, "lookup"),
     (jsonata_functions.Functions, "type"),
     (jsonata_functions.Functions, "to_boolean"),
+    (jsonata_functions.Functions, "match_"),
+    (jsonata_functions.Functions, "replace"),
+    (jsonata_functions.Functions, "split"),
+    (Jsonata, "_regex_closure"),
     (Jsonata, "evaluate_comparison_expression"),
     (Jsonata, "evaluate_numeric_expression"),
     (Jsonata, "evaluate_includes_expression"),
@@ -598,7 +604,7 @@ PATCHED: tuple[tuple[type, str], ...] = (
 )
 
 #: Built-in functions re-bound after their implementation is replaced, with their signatures.
-_REBOUND = {
+_REBOUND: dict[str, str | tuple[str, str]] = {
     "string": "<x-b?:s>",
     "number": "<(nsb)-:n>",
     "power": "<n-n:n>",
@@ -611,6 +617,9 @@ _REBOUND = {
     "lookup": "<x-s:x>",
     "type": "<x:s>",
     "boolean": "<x-:b>",
+    "match": ("<s-f<s:o>n?:a<o>>", "match_"),
+    "replace": "<s-(sf)(sf)n?:s>",
+    "split": "<s-(sf)n?:a<s>>",
 }
 
 #: Re-bound built-ins whose implementation has another name than the function.
@@ -654,10 +663,16 @@ def install() -> None:
         }
         for name, replacement in replacements.items():
             setattr(functions, name, staticmethod(replacement))
+        # regexes: the engine compiles them as JavaScript's RegExp (jsonata_regex.compile_js); these walk their matches
+        functions.match_ = staticmethod(jsonata_regex.js_match(_ORIGINALS["match_"]))
+        functions.replace = staticmethod(jsonata_regex.js_replace(_ORIGINALS["replace"]))
+        functions.split = staticmethod(jsonata_regex.js_split(_ORIGINALS["split"]))
+        Jsonata._regex_closure = staticmethod(jsonata_regex.js_regex_closure)
         functions._call = staticmethod(js_call)
         Jsonata.evaluate_comparison_expression = _comparison(_ORIGINALS["evaluate_comparison_expression"])
         Jsonata.evaluate_numeric_expression = _numeric(_ORIGINALS["evaluate_numeric_expression"])
         Jsonata.evaluate_includes_expression = evaluate_includes_expression
         jsonata_signature.Signature.get_symbol = _signature_symbol(_ORIGINALS["get_symbol"])
-        for name, signature in _REBOUND.items():
-            Jsonata.define_function(name, signature, _IMPLEMENTED_BY.get(name))
+        for name, rebound in _REBOUND.items():
+            signature, implementation = rebound if isinstance(rebound, tuple) else (rebound, _IMPLEMENTED_BY.get(name))
+            Jsonata.define_function(name, signature, implementation)

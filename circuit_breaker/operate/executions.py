@@ -21,8 +21,8 @@ from circuit_breaker.operate.history import ExecutionPath, execution_path
 TERMINAL_TYPES = {"ExecutionSucceeded": "SUCCEEDED", "ExecutionFailed": "FAILED", "ExecutionTimedOut": "TIMED_OUT", "ExecutionAborted": "ABORTED"}
 STATUSES = ("RUNNING", *TERMINAL_TYPES.values())
 
-_ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:(execution|express):[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")
-_DURATION = re.compile(r"^(\d+)([smhd])$")
+_ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:(execution|express):[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?\Z")
+_DURATION = re.compile(r"^([0-9]+)([smhd])\Z")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 #: ``--since`` reaches back at most this far (ten years: longer than any log retention worth searching).
 MAX_SINCE_SECONDS = 3650 * 86_400
@@ -30,7 +30,7 @@ MAX_SINCE_SECONDS = 3650 * 86_400
 
 def parse_since(text: str) -> datetime:
     """``15m``, ``2h``, ``1d``, ``30s`` -> the moment that long ago (UTC)."""
-    match = _DURATION.match(text.strip())
+    match = _DURATION.fullmatch(text.strip())
     if not match or int(match.group(1)) == 0:
         raise ExecutionQueryError(f"--since takes a duration such as 30s, 15m, 2h or 7d, got {text!r}")
     digits = match.group(1).lstrip("0")
@@ -41,7 +41,7 @@ def parse_since(text: str) -> datetime:
 
 def check_execution_arn(arn: str) -> str:
     """Return ``arn`` if it names a Step Functions execution, else raise :class:`ExecutionQueryError`."""
-    if not _ARN.match(arn):
+    if not _ARN.fullmatch(arn):
         raise ExecutionQueryError(
             f"{arn!r} is not an execution ARN; expected arn:aws:states:REGION:ACCOUNT:express:STATE_MACHINE:NAME:ID "
             "(as `breaker executions` lists them)"

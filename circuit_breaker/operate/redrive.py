@@ -25,7 +25,6 @@ next redrive re-submits it with the same key, which the callee de-duplicates.
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from enum import Enum
@@ -35,9 +34,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from circuit_breaker.operate.circuits import Circuits
 from circuit_breaker.operate.errors import RedriveError, RedriveInterrupted
-from circuit_breaker.client.calls import IDEMPOTENCY_KEY_PATTERN, stepfunctions_client
+from circuit_breaker.client.calls import stepfunctions_client
 from circuit_breaker.aws.connection import Connection
 from circuit_breaker.aws.deployment import Deployment
+from circuit_breaker.core.call_input import input_problem
 from circuit_breaker.core.record import CircuitRecord, CircuitState
 
 #: How long a received message stays invisible while a redrive decides about it (SQS's default is 30 s;
@@ -45,7 +45,10 @@ from circuit_breaker.core.record import CircuitRecord, CircuitState
 VISIBILITY_TIMEOUT_SECONDS = 120
 #: Long polling: how long one receive waits for messages before the redrive decides the queue is drained.
 WAIT_SECONDS = 1
-_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class DeadLetter:
         """Read an SQS message; a body that is not the workflow's is kept, with its problem named."""
         message_id, handle = message["MessageId"], message["ReceiptHandle"]
         try:
-            body = json.loads(message.get("Body") or "")
+            body = json.loads(message.get("Body") or "", parse_constant=_no_constant)  # NaN: Step Functions would refuse it
         except ValueError:
             return cls(message_id, handle, message.get("Body"), "its body is not JSON")
         if not isinstance(body, dict):
@@ -70,11 +73,12 @@ class DeadLetter:
         document = body.get("input")
         if not isinstance(document, dict):
             return cls(message_id, handle, body, "it has no original input (an object under 'input')")
-        if not isinstance(document.get("callee"), str) or not document["callee"]:
-            return cls(message_id, handle, body, "its input names no callee")
-        key = document.get("idempotencyKey")
-        if not isinstance(key, str) or not _KEY.match(key):
-            return cls(message_id, handle, body, "its input has no valid idempotencyKey (re-submitted, it would not be dead-lettered again)")
+        if "idempotencyKey" not in document:
+            return cls(message_id, handle, body, "its input has no idempotencyKey (re-submitted, it would not be dead-lettered again)")
+        # The workflow refuses such an input (InvalidInput) and never dead-letters it again: re-submitted, it would be lost.
+        problem = input_problem(document)
+        if problem is not None:
+            return cls(message_id, handle, body, f"the workflow would refuse its input: {problem}")
         return cls(message_id, handle, body)
 
     def _body(self, name: str) -> Any:

@@ -24,7 +24,7 @@ logger = Logger()
 #: Longer than any Lambda may run; a larger sleep is a mistake in the payload.
 MAX_SLEEP_SECONDS = 900
 #: A Python class name: what Lambda reports as the error's type.
-ERROR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+ERROR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 
 
 class FlakyError(Exception):
@@ -37,7 +37,7 @@ class InvalidPayloadError(ValueError):
 
 def _error_class(event: dict[str, Any]) -> type[FlakyError]:
     name = event.get("error", "FlakyError")
-    if not isinstance(name, str) or not ERROR_NAME.match(name):
+    if not isinstance(name, str) or not ERROR_NAME.fullmatch(name):
         raise InvalidPayloadError(f"error must name an error class (letters, digits, '_'), got {name!r}")
     return FlakyError if name == "FlakyError" else type(name, (FlakyError,), {})
 

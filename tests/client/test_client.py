@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 
 from circuit_breaker.client.calls import (
-    IDEMPOTENCY_KEY_PATTERN,
     CallResult,
     CircuitBreakerClient,
+    check_idempotency_key,
     fallback_of,
     idempotency_key_from_context,
 )
@@ -31,7 +30,6 @@ from circuit_breaker.client.open_circuits import OpenCircuitCache
 from tests.conftest import INSPECTOR_NAME, STATIC_ANSWER, Breaker, run_cli
 
 FAIL = {"fail": True}
-DEFINITION = Path(__file__).resolve().parents[2] / "statemachine" / "circuit_breaker.asl.json"
 
 
 def counter(breaker: Breaker, action: str = "StartSyncExecution") -> Fault:
@@ -185,6 +183,20 @@ def test_a_fallback_answer_is_not_cached(breaker: Breaker) -> None:
     assert started.hits == 3 and len(caller.open_circuits) == 0
 
 
+def test_a_failed_fallback_is_not_cached_so_the_next_call_can_fall_back(breaker: Breaker) -> None:
+    open_circuit(breaker, "flaky-backed")
+    breaker.engine.runtime.script(INSPECTOR_NAME, b'{"errorMessage": "backup down", "errorType": "BackupDown"}', "Unhandled", times=1)
+    started = counter(breaker)
+    caller = client(breaker)
+    with pytest.raises(CircuitOpenError) as once:
+        caller.call("flaky-backed", {"order": 1})
+    assert once.value.fallback_error["Error"] == "BackupDown" and not once.value.cached
+    assert len(caller.open_circuits) == 0
+    answered = caller.call("flaky-backed", {"order": 2})  # the fallback is healthy again: it answers
+    assert answered.fallback is not None and answered.fallback.source == "function"
+    assert answered.output["event"]["payload"] == {"order": 2} and started.hits == 2
+
+
 def test_clients_can_share_a_cache(breaker: Breaker) -> None:
     shared = OpenCircuitCache()
     one, two = client(breaker, shared), client(breaker, shared)
@@ -216,11 +228,19 @@ def test_an_asynchronous_call_keeps_the_key_it_is_given(breaker: Breaker) -> Non
     assert json.loads(breaker.client.wait(started.execution_arn)["output"])["idempotency_key"] == "order-42:attempt.1"
 
 
-@pytest.mark.parametrize("key", ["", "has space", "x" * 129, "é", 42])
+@pytest.mark.parametrize("key", ["", "has space", "x" * 129, "é", 42, "key-1\n", "key-1\r\n"])
 def test_a_malformed_key_starts_nothing(breaker: Breaker, key: object) -> None:
     started = counter(breaker, "StartExecution")
     with pytest.raises(InvalidInputError, match="idempotencyKey"):
         client(breaker).call_async("echo", idempotency_key=key)  # type: ignore[arg-type]
+    assert started.hits == 0
+
+
+def test_an_asynchronous_call_the_workflow_would_refuse_starts_nothing(breaker: Breaker) -> None:
+    started = counter(breaker, "StartExecution")
+    for callee, depth in [("echo", "3"), ("echo", -1), ("echo", 1.5), ("echo", True), ("echo", 2_000_000), ("", None)]:
+        with pytest.raises(InvalidInputError, match="depth must be a whole number|callee must be a non-empty string"):
+            client(breaker).call_async(callee, depth=depth)  # type: ignore[arg-type]
     assert started.hits == 0
 
 
@@ -243,8 +263,20 @@ def test_a_callee_reads_its_key_from_the_client_context() -> None:
     assert idempotency_key_from_context(SimpleNamespace(client_context=None)) is None
 
 
-def test_the_client_accepts_exactly_the_keys_the_workflow_accepts() -> None:
-    assert f"/{IDEMPOTENCY_KEY_PATTERN}/" in DEFINITION.read_text()
+KEYS = ["k", "a" * 128, "a:b.c_d-E9", "", "a" * 129, "key-1\n", "key-1\r", "\nkey-1", "has space", "caf\u00e9", "key-1\u2028", "\u0661"]
+
+
+def test_the_client_accepts_exactly_the_keys_the_workflow_accepts(breaker: Breaker) -> None:
+    """The workflow (its JavaScript regex, on the engine as on AWS) and the client judge every key alike."""
+    for key in KEYS:
+        refused = breaker.run({"callee": "echo", "idempotencyKey": key}).error == "CircuitBreaker.InvalidInput"
+        try:
+            check_idempotency_key(key)
+        except InvalidInputError:
+            assert refused, f"the client refuses {key!r}, which the workflow accepts"
+        else:
+            assert not refused, f"the client accepts {key!r}, which the workflow refuses"
+    assert breaker.run({"callee": "echo", "idempotencyKey": "key-1\n"}).error == "CircuitBreaker.InvalidInput"
 
 
 def test_the_cli_says_when_a_fallback_answered(breaker: Breaker, endpoint: str) -> None:

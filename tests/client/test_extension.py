@@ -7,7 +7,9 @@ hook is checked end to end.
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -161,6 +163,77 @@ def test_an_unknown_callee_or_path_is_a_404_naming_the_registered_ones(extension
     assert "registered: echo, echo-closed, flaky" in document["message"]
     assert extension.get("/")[0] == 404 and extension.get("/circuits/")[0] == 404
     assert extension.get("/circuits/echo%2Fx")[0] == 404
+
+
+def _raw(extension: Extension, request: bytes) -> bytes:
+    """Send ``request`` as it is on a fresh connection; everything the extension answers until it closes."""
+    with socket.create_connection(("127.0.0.1", extension.port), timeout=10) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65_536):
+            received += chunk
+    return received
+
+
+def test_every_method_but_get_is_a_json_405_and_the_connection_goes_on(extension: Extension) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", extension.port, timeout=10)
+    try:
+        for method in ["HEAD", "OPTIONS", "TRACE", "CONNECT", "BREW", "POST", "PUT", "DELETE", "PATCH"]:
+            connection.request(method, "/circuits/echo")
+            refused = connection.getresponse()
+            body = refused.read()
+            assert (refused.status, refused.getheader("Allow"), refused.getheader("Content-Type")) == (405, "GET", "application/json"), method
+            if method == "HEAD":
+                assert body == b""  # an answer to HEAD has no body
+            else:
+                assert json.loads(body)["error"] == "MethodNotAllowed" and method in json.loads(body)["message"]
+            connection.request("GET", "/circuits/echo")  # the same connection, still in step
+            answered = connection.getresponse()
+            assert answered.status == 200 and json.loads(answered.read())["callee"] == "echo", method
+    finally:
+        connection.close()
+
+
+def test_a_request_body_is_read_so_a_kept_alive_connection_is_not_misread(extension: Extension) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", extension.port, timeout=10)
+    try:
+        sent: list[tuple[str, str, object, bool]] = [
+            ("POST", "/circuits/echo", b'GET /circuits/flaky HTTP/1.1\r\nHost: x\r\n\r\n', False),  # a body that reads like a request
+            ("GET", "/circuits/flaky", b"x" * 5000, False),
+            ("PUT", "/circuits/echo", iter([b"first chunk", b"second"]), True),  # Transfer-Encoding: chunked
+        ]
+        statuses = []
+        for method, path, body, chunked in sent:
+            connection.request(method, path, body=body, encode_chunked=chunked)  # type: ignore[arg-type]
+            answer = connection.getresponse()
+            statuses.append((answer.status, json.loads(answer.read()).get("callee")))
+            connection.request("GET", "/circuits/echo")
+            following = connection.getresponse()
+            statuses.append((following.status, json.loads(following.read()).get("callee")))
+        assert statuses == [(405, None), (200, "echo"), (200, "flaky"), (200, "echo"), (405, None), (200, "echo")]
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /circuits/echo HTTP/1.1\r\nContent-Length: 100000000\r\n\r\n", 413),
+        (b"GET /circuits/echo HTTP/1.1\r\nContent-Length: 12, 13\r\n\r\n", 400),
+        (b"GET /circuits/echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        (b"GET /circuits/echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+        (b"not an http request\r\n\r\n", 400),
+        (b"GET /circuits/echo HTTP/7.0\r\n\r\n", 505),
+    ],
+)
+def test_a_request_that_cannot_be_read_is_answered_in_json_and_the_connection_closed(
+    extension: Extension, request_bytes: bytes, status: int
+) -> None:
+    answer = _raw(extension, request_bytes)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()) or head.startswith(f"HTTP/1.0 {status} ".encode()), head
+    assert b"Content-Type: application/json" in head and b"Connection: close" in head
+    assert json.loads(body)["message"]
 
 
 @pytest.mark.parametrize(

@@ -90,6 +90,7 @@ EDGE_VALUES: list[tuple[str, Any]] = [
     ("unicode", "caf\u00e9 \u00fc \u4e2d \U0001f600 \u2028"),
     ("lone surrogate", "x\ud800y"),
     ("control characters", "tab\there\nnewline\x01"),
+    ("trailing newline", "key-1\n"),  # JavaScript's $ does not match before it (Python's does)
     ("prototype name", "constructor"),
     ("proto", "__proto__"),
     ("long string", "\u00e9" * 700 + "\U0001f600" * 400),
@@ -180,6 +181,14 @@ DIVERGENCES: dict[str, str] = {
         "calling a prototype member: the reference calls Object.prototype.toString, the engine fails "
         "(T1006); only existence and type of prototype members are mirrored"
     ),
+    "$match('ab', /(?:(a)|b)+/)": (
+        "a group inside a repeated group: JavaScript resets its capture on each repetition (null here), "
+        "Python's re keeps the last one ('a'); no workflow regex has groups"
+    ),
+    "$contains('1', /(?<=[0-9]+)/)": (
+        "a lookbehind of varying length: JavaScript runs it, Python's re refuses it (the engine fails the "
+        "expression); no workflow regex looks behind"
+    ),
     "$keys({'b': 1, '1': 2})": (
         "key order of an object built by the expression: the reference puts array-index keys first, "
         "the engine keeps insertion order (parsed and bound objects, results and $string do follow the reference)"
@@ -225,6 +234,26 @@ PROBES: list[str] = [
     "$lookup({'a': 1}, '__proto__')", "{'a': 1}.constructor ? 'inherited' : 'own only'", "$lookup({'a': 1}, 'prototype')",
     "$lookup({'constructor': 5}, 'constructor')", "$exists($lookup($parse('{\"echo\": {}}'), 'hasOwnProperty'))",
     "'constructor' in $keys($parse('{\"echo\": {}}'))", "$lookup({'a': 1}, 'toString')", "{'f': $lookup({}, 'valueOf')}",
+    # regexes as JavaScript's RegExp: $ only at the very end; ".", \s, \w, \d and \b as JavaScript has them;
+    # UTF-16 code units, Canonicalize for /i, Annex B escapes, what JavaScript refuses; how the functions walk matches
+    "$contains('key-1\\n', /^[A-Za-z0-9_.:-]{1,128}$/)", "$contains('key-1', /^[A-Za-z0-9_.:-]{1,128}$/)",
+    "$match('a\\rb\\u2028c\\nd', /^\\w$/m)", "$match('x\\r\\ny', /$/m)", "$match('a\\rb', /a.b/)", "$match('a\\u2028b', /a.b/)",
+    "$contains('a\\u00a0b', /a\\sb/)", "$contains('a\\ufeffb', /a\\sb/)", "$contains('a\\u0085b', /a\\sb/)",
+    "$match('caf\u00e9 1', /\\b\\w+/)", "$match('\u0661\u06623', /\\d+/)", "$match('a b', /\\B/)",
+    "$match('a\U0001f600b', /./)", "$match('\U0001f600x\U0001f600', /\U0001f600/)", "$match('\U0001f600', /[\U0001f600]/)",
+    "$contains('\u017f', /s/i)", "$contains('\u212a', /k/i)", "$contains('\u0131', /I/i)", "$contains('\u00df', /SS/i)",
+    "$match('ABC', /[a-b]+/i)", "$contains('A', /[^a]/i)", "$match('\u01c5', /\u01c6/i)",
+    "$contains('Z', /\\Z/)", "$contains('k', /\\k/)", "$contains('8', /\\8/)", "$contains('\\u0001', /\\cA/)", "$contains('\\\\c', /\\c/)",
+    "$contains('\\u0011', /[\\c1]/)", "$contains('\\u0009', /\\11/)", "$contains('a\\u0001', /a\\1/)", "$contains('\\u00018', /\\18/)",
+    "$contains('x', /[^]/)", "$contains('x', /[]/)", "$match('a{,2}', /a{,2}/)", "$contains('uu', /\\u{2}/)", "$match('a-z', /[\\d-z]+/)",
+    "$contains('b', /(a)|\\1b/)", "$contains('xx', /(x)\\1/)", "$match('aXa', /a(?<m>X)a/)", "$contains('k<n>', /\\k<n>/)",
+    "$contains('x', /(?P<n>x)/)", "$contains('aa', /a*+/)", "$contains('x', /(?i)x/)", "$contains('x', /[z-a]/)", "$contains('x', /^*/)",
+    "$contains('x', /x{1}{2}/)", "$contains('x', /(?<a>x)(?<a>y)/)", "$contains('x', /(?<n>x)\\k/)", "$contains('ab', /(?=a)*ab/)",
+    "$match('abc', /x*/)", "$match('aa', /a*/)", "$match('aab', /a*/)", "$match('aab', /a*/, 1)", "$split('abc', /x*/)",
+    "$split('a1b2c', /([0-9])/)", "$split('a,b,c,d', /,/, 2)", "$replace('ab', /a/, 'ba', 2)", "$replace('aab', /a*/, 'x', 1)",
+    "$replace('a', /a/, '\\\\n')", "$replace('abcdefghijk', /(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)/, '$11-$12-$1-$0-$$-$x-$')",
+    "$replace('ab', /(a)/, '[$2][$10][$01]')", "$replace('abc', /b/, function($m) {$string($m)})", "$string(/(b)(x)?/('abc'))",
+    "/b/('abc')", "($m := /b/('abcb'); $n := $m.next; $n())", "$replace('abc', /b/, function($m) {$keys($m)})",
     # Step Functions' functions
     "$range(1, 9, 9)", "$range(0, 9, 3)", "$range(5, 1, 1)", "$range(0, 2000, 1)", "$partition([0], 1)",
     "$partition([1, 2, 3], 2)", "$partition([1], 0)", "$partition('x', 1)", "$hash('caf\u00e9', 'SHA-256')",

@@ -8,6 +8,7 @@ an HTTP server on 127.0.0.1 that a test controls (status, delay, or nothing list
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -58,6 +59,48 @@ class HealthServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/health"
+
+
+class RawService:
+    """A TCP service on 127.0.0.1 that answers every connection with the same bytes, HTTP or not, then hangs up."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.2)
+        self._stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}/health"
+
+    def _serve(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(2)
+                try:
+                    connection.recv(65_536)  # the probe's request
+                    connection.sendall(self.answer)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._socket.close()
+
+
+#: Answers that are not valid HTTP, as an adversary (or a misrouted port) gives them.
+MALFORMED_ANSWERS = {
+    "a bad status line": b"HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n",
+    "another protocol's banner": b"SSH-2.0-OpenSSH_9.6\r\n",
+    "a 70 KB header line": b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n",
+    "200 headers": b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-Header-%d: y\r\n" % n for n in range(200)) + b"\r\n",
+}
 
 
 @pytest.fixture
@@ -166,6 +209,39 @@ def test_a_timeout_and_a_connection_error_are_unhealthy(engine: LocalEngine, bre
     refused = check(engine, url_task(f"http://127.0.0.1:{free_port()}/health", failures_to_open=3))
     assert refused["healthy"] is False and refused["detail"].startswith("connection error:")
     assert breaker.item(CALLEE)["HealthStreak"] == 2  # both counted: every probe has a result
+
+
+def test_an_answer_that_is_not_http_is_unhealthy_and_counts_towards_opening(engine: LocalEngine, breaker: Breaker) -> None:
+    outcomes = []
+    for name, answer in MALFORMED_ANSWERS.items():
+        raw = RawService(answer)
+        try:
+            outcomes.append((name, check(engine, url_task(raw.url, failures_to_open=len(MALFORMED_ANSWERS)))))
+        finally:
+            raw.close()
+    for name, outcome in outcomes:
+        assert outcome["healthy"] is False and outcome["detail"].startswith("malformed HTTP answer: "), (name, outcome)
+    assert [o["action"] for _, o in outcomes] == ["counted"] * (len(MALFORMED_ANSWERS) - 1) + ["opened"]
+    assert breaker.item(CALLEE)["CircuitStatus"] == "OPEN"
+    assert breaker.item(CALLEE)["LastError"].startswith("HealthCheckFailed: malformed HTTP answer: ")
+
+
+def test_breaker_health_check_run_reports_an_answer_that_is_not_http(engine: LocalEngine, endpoint: str, breaker: Breaker) -> None:
+    scheduler = engine.session().client("scheduler")
+    group, name = engine.deployment().registry[CALLEE].health_check_schedule
+    schedule = scheduler.get_schedule(GroupName=group, Name=name)
+    raw = RawService(MALFORMED_ANSWERS["another protocol's banner"])
+    target = {**schedule["Target"], "Input": json.dumps(url_task(raw.url))}
+    kept = {key: schedule[key] for key in ("ScheduleExpression", "FlexibleTimeWindow")}
+    scheduler.update_schedule(GroupName=group, Name=name, Target=target, **kept)
+    try:
+        code, out, err = run_cli(endpoint, "health-check", "run", CALLEE)
+    finally:
+        scheduler.update_schedule(GroupName=group, Name=name, Target=schedule["Target"], **kept)
+        raw.close()
+    assert code == 1 and "Traceback" not in err, err
+    assert out.startswith(f"{CALLEE} unhealthy (malformed HTTP answer: BadStatusLine") and "1 of 2 checks in a row" in out, out
+    assert breaker.item(CALLEE)["HealthStreak"] == 1
 
 
 # -- what checks do to the circuit -------------------------------------------------------------------------
@@ -367,6 +443,19 @@ def test_an_event_no_schedule_sends_fails_the_function_with_a_named_error(engine
     )
     document = json.loads(answer["Payload"].read())
     assert answer["FunctionError"] == "Unhandled" and document["errorType"] == "InvalidHealthCheckTaskError"
+
+
+def test_a_callee_name_with_a_trailing_newline_is_refused_and_writes_nothing(
+    engine: LocalEngine, breaker: Breaker, service: HealthServer
+) -> None:
+    event = {**url_task(service.url, failures_to_open=1), "callee": f"{CALLEE}\n"}
+    answer = engine.session().client("lambda").invoke(
+        FunctionName=engine.function_name("CircuitBreakerHealthChecksFunction"), Payload=json.dumps(event)
+    )
+    document = json.loads(answer["Payload"].read())
+    assert answer["FunctionError"] == "Unhandled" and document["errorType"] == "InvalidHealthCheckTaskError"
+    assert "callee name" in document["errorMessage"] and service.requests == 0
+    assert breaker.item(f"{CALLEE}\n") is None and breaker.item(CALLEE) is None
 
 
 # -- what is deployed --------------------------------------------------------------------------------------

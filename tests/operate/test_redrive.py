@@ -265,6 +265,43 @@ def test_only_the_named_callee_and_at_most_max_are_redriven(world: World) -> Non
     assert len(dry.outcomes) == 5
 
 
+#: Edits of a dead-letter message's input that the workflow's Check input refuses, and what it says.
+REFUSED_INPUTS = [
+    ({"depth": "deep"}, "depth must be a whole number"),
+    ({"depth": -1}, "depth must be a whole number"),
+    ({"depth": 2_000_000}, "depth must be a whole number"),
+    ({"depth": 0.5}, "depth must be a whole number"),
+    ({"depth": True}, "depth must be a whole number"),
+    ({"idempotencyKey": "key-1\n"}, "idempotencyKey must be 1 to 128"),
+    ({"idempotencyKey": "k" * 129}, "idempotencyKey must be 1 to 128"),
+    ({"callee": ""}, "callee must be a non-empty string"),
+]
+
+
+def test_a_message_whose_input_the_workflow_refuses_is_left_in_the_queue(world: World) -> None:
+    """Re-submitted, such an input fails with InvalidInput and is never dead-lettered again: the call would be gone."""
+    world.down()
+    call = world.client.call_async("recorder", {"n": 1})
+    world.finish([call.execution_arn])
+    [message] = world.sqs.receive_message(QueueUrl=world.queue, WaitTimeSeconds=0)["Messages"]
+    world.sqs.delete_message(QueueUrl=world.queue, ReceiptHandle=message["ReceiptHandle"])
+    for changed, _ in REFUSED_INPUTS:  # the workflow's own message, its input edited as an adversary would
+        body = json.loads(message["Body"])
+        body["input"].update(changed)
+        world.sqs.send_message(QueueUrl=world.queue, MessageBody=json.dumps(body))
+    world.sqs.send_message(QueueUrl=world.queue, MessageBody='{"input": {"callee": "recorder", "idempotencyKey": "k-1", "depth": NaN}}')
+    world.heal()
+    world.breaker.clear()
+    starts: list[int] = []
+    world.engine.faults.run_before("stepfunctions", "StartExecution", lambda: starts.append(1), times=10**9)
+    outcomes = world.redriver().run().outcomes
+    assert len(outcomes) == len(REFUSED_INPUTS) + 1 and all(o.action is RedriveAction.LEFT for o in outcomes)
+    reasons = sorted(o.reason for o in outcomes)
+    expected = sorted([f"malformed message: the workflow would refuse its input: {says}" for _, says in REFUSED_INPUTS] + ["malformed message: its body is not JSON"])
+    assert [r[: len(e)] for r, e in zip(reasons, expected)] == expected
+    assert starts == [] and world.queued() == (len(REFUSED_INPUTS) + 1, 0)  # nothing started, nothing deleted
+
+
 def test_a_breaker_without_a_queue_is_explained(world: World) -> None:
     from dataclasses import replace
 

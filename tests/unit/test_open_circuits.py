@@ -176,3 +176,12 @@ def test_many_threads_share_one_cache() -> None:
 def test_settings_are_checked_when_built(settings: dict[str, Any], says: str) -> None:
     with pytest.raises(ValueError, match=says):
         OpenCircuitCache(**settings)
+
+
+def test_the_error_of_a_callee_whose_fallback_failed_is_not_remembered() -> None:
+    cache = OpenCircuitCache(clock=Clock())
+    failed = {"Error": "BackupDown", "Cause": "backup down"}
+    for error in (open_error(), isolated_error()):
+        with_fallback = type(error)(error.error, {**error.cause, "fallbackError": failed}, error.execution_arn)
+        assert cache.remember(BREAKER, with_fallback) is False
+    assert len(cache) == 0 and raised(cache) is None

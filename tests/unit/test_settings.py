@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from circuit_breaker.cdk import Callee, registry_entry, retry_entry
@@ -164,3 +166,50 @@ def test_the_rate_rule_takes_a_minimum_number_of_calls_by_default() -> None:
     settings = CalleeSettings(failure_rate_threshold=0.5, slow_call_seconds=2.5, mode="observe")
     assert settings.uses_rate and settings.minimum_calls == 10 and settings.mode.value == "observe"
     assert not CalleeSettings().uses_rate and CalleeSettings().minimum_calls is None
+
+
+def test_a_trailing_newline_or_a_non_ascii_digit_passes_no_validation() -> None:
+    """Python's ``$`` also matches before a final newline and ``\\d`` any digit: every pattern is matched whole, in ASCII."""
+    from circuit_breaker.aws.deployment import DeploymentNotFoundError, check_state_machine_arn
+    from circuit_breaker.core.settings import HealthCheck, validate_function_arn
+    from circuit_breaker.operate.executions import ExecutionQueryError, check_execution_arn
+
+    function = "arn:aws:lambda:eu-west-1:123456789012:function:payment"
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:CircuitBreaker"
+    execution = "arn:aws:states:us-east-1:123456789012:express:CircuitBreaker:run-1:7f1c"
+    checks = [
+        ("payment", validate_callee_name, InvalidSettingsError),
+        (function, lambda value: validate_function_arn(value, "function_arn"), InvalidSettingsError),
+        ("CardDeclined", lambda value: CalleeSettings(ignored_errors=(value,)), InvalidSettingsError),
+        ("https://payments.example.com/health", lambda value: HealthCheck(url=value), InvalidSettingsError),
+        (machine, check_state_machine_arn, DeploymentNotFoundError),
+        (execution, check_execution_arn, ExecutionQueryError),
+    ]
+    for valid, check, error in checks:
+        check(valid)
+        for wrong in (valid + "\n", valid + "\r\n"):
+            with pytest.raises(error):
+                check(wrong)
+    for wrong in (function.replace("123456789012", "١٢٣٤٥٦٧٨٩٠١٢"), machine.replace("123456789012", "١٢٣٤٥٦٧٨٩٠١٢")):
+        with pytest.raises((InvalidSettingsError, DeploymentNotFoundError)):
+            (validate_function_arn(wrong, "function_arn") if "lambda" in wrong else check_state_machine_arn(wrong))
+
+
+def test_the_block_is_read_as_the_cli_hands_it_null_members_included(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """CDK's lookup drops null members; the block comes from CDK_CONTEXT_JSON and the overflow file, as App reads them."""
+    from types import SimpleNamespace
+
+    from stacks.context import CONTEXT_JSON_ENV, CONTEXT_OVERFLOW_ENV, configured_block
+
+    scope = SimpleNamespace(node=SimpleNamespace(try_get_context=lambda key: {"from": "lookup"}))
+    monkeypatch.delenv(CONTEXT_OVERFLOW_ENV, raising=False)
+    monkeypatch.delenv(CONTEXT_JSON_ENV, raising=False)
+    assert configured_block(scope) == {"from": "lookup"}  # an App given context= in code: nothing handed over
+    handed = {"callees": {"flaky": {"fallback": {"answer": {"eta": None, "items": [None]}}}}}
+    monkeypatch.setenv(CONTEXT_JSON_ENV, json.dumps({"circuit_breaker": handed, "other": 1}))
+    assert configured_block(scope) == handed
+    overflow = tmp_path / "context.json"
+    overflow.write_text(json.dumps({"circuit_breaker": {"callees": {"flaky": {"fallback": {"answer": None}}}}}))
+    monkeypatch.setenv(CONTEXT_OVERFLOW_ENV, str(overflow))
+    config = parse_breaker_context(configured_block(scope), SAMPLES)
+    assert next(c for c in config.callees if c.name == "flaky").fallback.answer is None

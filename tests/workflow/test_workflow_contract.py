@@ -57,6 +57,8 @@ def test_healthy_call_writes_nothing_to_the_table(breaker: Breaker) -> None:
         ({"callee": "echo", "depth": None}, "depth must be a whole number"),
         ({"callee": "echo", "depth": 1e300}, "depth must be a whole number"),
         ({"callee": "echo", "depth": 2**60}, "depth must be a whole number"),
+        ({"callee": "echo", "idempotencyKey": "key-1\n"}, "idempotencyKey must be 1 to 128"),  # JavaScript's $: the very end
+        ({"callee": "echo", "idempotencyKey": "k" * 129}, "idempotencyKey must be 1 to 128"),
     ],
 )
 def test_invalid_input_is_rejected_with_a_message(breaker: Breaker, document: object, says: str) -> None:

@@ -2,7 +2,8 @@
 
 ``flaky-backed`` falls back to the ``inspector`` function (also when the callee failed), ``flaky-static``
 to a static answer (only while its circuit is open or isolated). An execution with an ``idempotencyKey``
-is an asynchronous call: when it gets no answer its input, error and key go to the dead-letter queue.
+is an asynchronous call: when it gets no answer its input, error and key go to the dead-letter queue (it never
+falls back: nobody would read the answer).
 """
 
 from __future__ import annotations
@@ -79,6 +80,17 @@ def test_a_static_fallback_answers_while_the_circuit_is_open_or_isolated(breaker
     assert isolated.output["circuitBreakerFallback"]["cause"]["reason"] == "maintenance"
 
 
+def test_a_static_answer_configured_in_cdk_json_arrives_unchanged_null_members_and_null_included(breaker: Breaker) -> None:
+    """The session's app was synthesized with these answers in its context, as the CDK CLI hands cdk.json's."""
+    open_circuit(breaker, "flaky-static")
+    answered = breaker.call("flaky-static").output["answer"]
+    assert answered == STATIC_ANSWER and answered["eta"] is None and answered["detail"] == {"reason": None}
+    open_circuit(breaker, "flaky-null")
+    outcome = breaker.call("flaky-null")
+    assert outcome.status == "SUCCEEDED" and outcome.output["answer"] is None
+    assert outcome.output["circuitBreakerFallback"]["source"] == "static"
+
+
 def test_a_failing_fallback_ends_with_the_original_error_and_its_own(breaker: Breaker) -> None:
     open_circuit(breaker, "flaky-backed")
     breaker.engine.runtime.script(INSPECTOR_NAME, b'{"errorMessage": "backup down", "errorType": "BackupDown"}', "Unhandled")
@@ -119,6 +131,29 @@ def test_an_asynchronous_call_to_an_open_circuit_lands_in_the_queue_without_a_ca
     [message] = dead_letters(breaker)
     assert message["idempotencyKey"] == key and message["error"] == "CircuitBreaker.CircuitOpen"
     assert breaker.invocations("Flaky") == before
+
+
+def test_an_asynchronous_call_never_falls_back_it_waits_in_the_queue(breaker: Breaker) -> None:
+    """Nobody reads an asynchronous call's output: a fallback's answer would end the call and lose its work."""
+    fallback_calls = breaker.engine.runtime.invocations(INSPECTOR_NAME)
+    open_circuit(breaker, "flaky-backed")
+    open_circuit(breaker, "flaky-static")
+    backed_key, backed = async_call(breaker, "flaky-backed", {"order": 1})
+    static_key, static = async_call(breaker, "flaky-static", {"order": 2})
+    for outcome in (backed, static):
+        assert outcome.error == "CircuitBreaker.CircuitOpen" and "fallbackError" not in outcome.cause
+        assert outcome.states == ["Check input", "Get circuit", "Check circuit", "Fall back?", "Send to dead-letter queue", "Fall back?", "Circuit open"]
+    breaker.clear()
+    failed_key, failed = async_call(breaker, "flaky-backed", FAIL)  # on_failure: true, which a synchronous call would use
+    assert failed.error == "CircuitBreaker.CalleeFailed" and "Call fallback" not in failed.states
+    assert {(m["idempotencyKey"], m["error"]) for m in dead_letters(breaker)} == {
+        (backed_key, "CircuitBreaker.CircuitOpen"), (static_key, "CircuitBreaker.CircuitOpen"), (failed_key, "CircuitBreaker.CalleeFailed"),
+    }  # fmt: skip
+    assert breaker.engine.runtime.invocations(INSPECTOR_NAME) == fallback_calls
+    # the same calls made synchronously are answered by the fallbacks
+    open_circuit(breaker, "flaky-static")
+    assert breaker.call("flaky-static", {"order": 2}).output["answer"] == STATIC_ANSWER
+    assert breaker.call("flaky-backed", FAIL).output["circuitBreakerFallback"]["source"] == "function"
 
 
 def test_answers_and_synchronous_calls_never_reach_the_queue(breaker: Breaker) -> None:

@@ -1,12 +1,14 @@
 """Probe a callee once: GET its URL, or invoke its function with the check's payload.
 
 Unlike AWS's sample (any HTTP answer healthy, connection errors ignored), only a 2xx or 3xx answer is
-healthy; a 4xx or 5xx, a timeout and a connection error are unhealthy, and every probe has a result.
-Redirects are not followed: a 3xx is the service answering.
+healthy; a 4xx or 5xx, a timeout, a connection error and an answer that is not valid HTTP (a bad status
+line, another protocol's banner, a header line over 64 KiB, more than 100 headers) are unhealthy, and
+every probe has a result. Redirects are not followed: a 3xx is the service answering.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -52,8 +54,11 @@ def probe_url(url: str, timeout_seconds: float) -> ProbeResult:
         if isinstance(reason, (TimeoutError, socket.timeout)):
             return ProbeResult(False, f"timed out after {timeout_seconds:g} s", _elapsed(started))
         return ProbeResult(False, f"connection error: {reason}", _elapsed(started))
-    except (OSError, ValueError) as error:  # a reset connection, a malformed answer
+    except (OSError, ValueError) as error:  # a reset connection (or one closed before any answer), a bad URL
         return ProbeResult(False, f"connection error: {error}", _elapsed(started))
+    except http.client.HTTPException as error:  # BadStatusLine, LineTooLong, too many headers: not HTTP
+        shown = " ".join(str(error).split())[:200] or "(empty)"  # the offending line, on one line
+        return ProbeResult(False, f"malformed HTTP answer: {type(error).__name__}: {shown}", _elapsed(started))
     return ProbeResult(200 <= status < 400, f"HTTP {status}", _elapsed(started))
 
 
