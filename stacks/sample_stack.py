@@ -22,7 +22,7 @@ from circuit_breaker.core.registry import (
 )
 from circuit_breaker.cdk import Callee, CircuitBreaker, CircuitBreakerProps, Fallback
 from circuit_breaker.cdk.health_checks import powertools_layer
-from stacks.context import LOG_RETENTION_DAYS, BreakerConfig, FunctionRef, configured_block, parse_breaker_context
+from stacks.context import CONTEXT_KEY, LOG_RETENTION_DAYS, BreakerConfig, FunctionRef, configured_block, parse_breaker_context
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 

@@ -117,7 +117,7 @@ TEST_CALLEES: dict[str, dict[str, Any]] = {
 
 #: The callees with per-callee metrics (a log group takes 100 metric filters: 16 callees at 6 each); the others are
 #: left unmonitored, as an app with more callees than that names the ones it monitors.
-MONITORED_CALLEES = sorted(set(["echo", "flaky", *TEST_CALLEES]) - {"flaky-slow", "flaky-deadline", "flaky-window"})
+MONITORED_CALLEES = sorted(set(["echo", "flaky", *TEST_CALLEES]) - {"flaky-slow", "flaky-deadline", "flaky-window", "flaky-null"})
 
 
 def session_context() -> dict[str, Any]:

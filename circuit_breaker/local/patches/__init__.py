@@ -426,6 +426,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     ),
     PatchPoint(
         "moto.dynamodb.responses",
+        "DynamoHandler.call_action",
+        "(outermost, so outside the lock above) a fault's callback that holds a DynamoDB request would hold every other "
+        "DynamoDB request with it, and no interleaving could be forced while it waits",
+        fault_injection.faulty_dynamodb_call_action,
+    ),
+    PatchPoint(
+        "moto.dynamodb.responses",
         "DynamoHandler.put_item",
         "a missing Item is an internal error and a table name with illegal characters a ResourceNotFoundException; AWS answers a ValidationException naming the member; "
         "a number DynamoDB cannot hold is checked in floating point (1E+126 passes) and never for its digits (so in GetItem, UpdateItem and DeleteItem too)",
