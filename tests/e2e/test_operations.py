@@ -18,7 +18,9 @@ from tests.e2e.target import LOG_DELIVERY_SECONDS, METRIC_DELIVERY_SECONDS, Targ
 pytestmark = pytest.mark.e2e
 
 #: The metrics each callee's metric filters count (README, *Metrics, alarms, dashboard*).
-METRICS = {"Calls", "CalleeFailures", "ShortCircuits", "Opens", "Fallbacks"}
+METRICS = {"Calls", "CalleeFailures", "ShortCircuits", "Opens", "Fallbacks", "FailOpens"}
+#: The breaker-wide metrics at log level ALL: every request the circuit table refused.
+BREAKER_METRICS = {"StoreErrors"}
 NAMESPACE = "CircuitBreaker"
 #: An EventBridge Scheduler rate(1 minute) schedule fires within this long (a minute and a margin).
 SCHEDULE_SECONDS = 150.0
@@ -74,21 +76,25 @@ def test_the_scheduled_health_check_fires_by_itself(target: Target) -> None:
 def test_every_callee_has_its_metric_filters_and_alarms_and_the_queue_its_alarm(target: Target) -> None:
     filters = target.client("logs").describe_metric_filters(logGroupName=target.log_group)["metricFilters"]
     counted = {(t["metricNamespace"], t["metricName"]) for f in filters for t in f["metricTransformations"]}
-    assert counted == {(f"{NAMESPACE}/{callee}", metric) for callee in target.callees for metric in METRICS}
-    assert all(f["filterPattern"].startswith("{ $.details.assignedVariables.") for f in filters), [f["filterPattern"] for f in filters]
+    assert counted == {(f"{NAMESPACE}/{callee}", metric) for callee in target.callees for metric in METRICS} | {
+        (NAMESPACE, metric) for metric in BREAKER_METRICS
+    }
+    per_callee = [f for f in filters if f["metricTransformations"][0]["metricNamespace"] != NAMESPACE]
+    assert all(f["filterPattern"].startswith("{ $.details.assignedVariables.") for f in per_callee), [f["filterPattern"] for f in per_callee]
 
     resources = target.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=target.stack)
     names = [r["PhysicalResourceId"] for page in resources for r in page["StackResourceSummaries"] if r["ResourceType"] == "AWS::CloudWatch::Alarm"]
     alarms = [a for start in range(0, len(names), 100) for a in target.client("cloudwatch").describe_alarms(AlarmNames=names[start : start + 100])["MetricAlarms"]]
     watched = {(a["Namespace"], a["MetricName"]) for a in alarms}
     for callee in target.callees:
-        assert {(f"{NAMESPACE}/{callee}", "Opens"), (f"{NAMESPACE}/{callee}", "ShortCircuits")} <= watched
+        assert {(f"{NAMESPACE}/{callee}", "Opens"), (f"{NAMESPACE}/{callee}", "ShortCircuits"), (f"{NAMESPACE}/{callee}", "FailOpens")} <= watched
+    assert (NAMESPACE, "StoreErrors") in watched
     queue_name = target.outputs["DeadLetterQueueUrl"].rsplit("/", 1)[-1]
     queue_alarms = [a for a in alarms if a["Namespace"] == "AWS/SQS"]
     assert [(a["MetricName"], a["Dimensions"]) for a in queue_alarms] == [
         ("ApproximateNumberOfMessagesVisible", [{"Name": "QueueName", "Value": queue_name}])
     ]
-    assert len(alarms) == 2 * len(target.callees) + 1
+    assert len(alarms) == 3 * len(target.callees) + 2  # opened, stays open, failed open; the store errors; the queue
 
 
 @pytest.mark.aws_only(reason="the local engine stores metric filters but they emit no data points")
