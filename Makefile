@@ -50,12 +50,12 @@ synth: install
 deploy: install
 	$(BIN)/npx cdk deploy
 
-## bench: path costs, an outage, business errors, the engine under load, the AWS cost model, capacity; writes docs/performance.md (about 15 min)
+## bench: path costs, an outage, business errors, the engine under load, the AWS cost model, capacity, the trip rules; writes docs/performance.md (about 20 min)
 bench: install
 	$(BIN)/pytest -m benchmark -p no:cacheprovider -o addopts="" -s \
 		benchmarks/test_path_costs.py benchmarks/test_outage.py benchmarks/test_business_errors.py \
 		benchmarks/test_engine_load.py benchmarks/test_client_cache.py benchmarks/test_extension.py \
-		benchmarks/test_outage_cost.py benchmarks/test_capacity.py
+		benchmarks/test_outage_cost.py benchmarks/test_capacity.py benchmarks/test_trip_rules.py
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out

@@ -12,9 +12,9 @@ healthy path); a call whose every attempt fails is the measured 4-attempt failur
 
 The items (issue 16's layout): a circuit with ``read_shards`` N is kept on N items. Each execution's first read
 goes to one of them at random; reads after a failed attempt, and every write (failure counts, transitions), go to
-the primary (shard 0), which is therefore the busiest item. A rate rule's sampled successes (issue 17) add at most
-``SAMPLING_WRITES_PER_SECOND`` writes to the primary; they are counted in its load as that upper bound, not in the
-cost. Transitions (N writes each) do not happen in a mix whose circuit stays closed.
+the primary (shard 0), which is therefore the busiest item. A rate rule's sampled successes (issue 17) add about
+``SAMPLING_WRITES_PER_SECOND`` writes to the primary while failures keep a window open (none in a healthy mix); they
+are counted in its load, not in the cost. Transitions (N writes each) do not happen in a mix whose circuit stays closed.
 
 Throttling: an item offered more than its limit refuses the excess; ``Get circuit`` and the writes retry a refused
 request twice (their ``Retry``), which adds to the offered load, so the refused share ``t`` solves
@@ -27,13 +27,14 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from benchmarks.cost_model import LAMBDA_INVOKE_MS, Work, this_breaker
+from circuit_breaker.core.settings import SUCCESS_SAMPLES_PER_SECOND
 
 HEALTHY, FAILED_ONCE, FAILED = "healthy (no item)", "failed once, then answered", "callee failure, 4 attempts"
 LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
 RATES = (100, 1_000, 10_000, 50_000)
 FAILING_ATTEMPTS = (0.0, 0.05)
-#: A rate rule's sampled successes (issue 17): at most this many writes per second on the primary.
-SAMPLING_WRITES_PER_SECOND = 10.0
+#: A rate rule's sampled successes (issue 17): about this many writes per second on the primary, whatever the traffic.
+SAMPLING_WRITES_PER_SECOND = float(SUCCESS_SAMPLES_PER_SECOND)
 #: Tries of a refused table request: the first and the two of ``Get circuit``'s (and the writes') ``Retry``.
 TRIES = 3
 #: The recommended shard count keeps the busiest item at most this share of its read limit at 10,000 calls/s.
@@ -231,7 +232,8 @@ def capacity(
     reads_per_call, writes_per_call = mix.mean("read_units"), mix.mean("write_units")
     shard_reads = rate * mix.first_read_units / read_shards
     primary_reads = shard_reads + rate * (reads_per_call - mix.first_read_units)
-    primary_writes = rate * writes_per_call + SAMPLING_WRITES_PER_SECOND
+    # Successes are sampled only while a failure window is open: never in a mix without failures.
+    primary_writes = rate * writes_per_call + (SAMPLING_WRITES_PER_SECOND if failing_attempts > 0 else 0.0)
 
     read_refused = refused_share(primary_reads, read_limit)
     replica_refused = refused_share(shard_reads, read_limit)

@@ -99,12 +99,12 @@ def test_capacity() -> None:
 units as the engine's DynamoDB counted them, log bytes at each level), never typed in.
 
 **Model.** Each attempt fails with the given probability, independently, and the circuit stays closed (a
-failure-rate rule, issue 17, would not open at 5%; today's count rule would open within the first second, after
+failure-rate rule, `failure_rate_threshold`, would not open at 5%; the count rule would open within the first second, after
 which calls fail fast and cost less). A call that fails *k* times and then answers costs the healthy path plus *k*
 times what one failed attempt adds (*failed once, then answered* minus *healthy*); one that fails every attempt is
 the 4-attempt failure path. With `read_shards` N the circuit is kept on N items: each call's first read goes to one
 at random, reads after a failure and every write (failure counts) to the primary, which is the busiest item; a
-rate rule's sampled successes add at most {SAMPLING_WRITES_PER_SECOND:g} writes/s to it (counted in its load, not in
+rate rule's sampled successes add about {SAMPLING_WRITES_PER_SECOND:g} writes/s to it while failures keep a window open (counted in its load, not in
 the cost). An item offered more than DynamoDB's 3,000 read or 1,000 write units per second refuses the excess, and
 the workflow tries a refused request twice more (its `Retry`), which adds load: *throttled* is the share of circuit
 table requests refused, *fail open* the share of calls whose read was refused three times (they call the callee

@@ -38,7 +38,7 @@ from circuit_breaker.client.calls import stepfunctions_client
 from circuit_breaker.aws.connection import Connection
 from circuit_breaker.aws.deployment import Deployment
 from circuit_breaker.core.call_input import input_problem
-from circuit_breaker.core.record import CircuitRecord, CircuitState
+from circuit_breaker.core.record import CircuitRecord, CircuitState, circuit_name
 
 #: How long a received message stays invisible while a redrive decides about it (SQS's default is 30 s;
 #: a probe may wait for a whole execution). Messages not deleted are made visible again at the end.
@@ -276,7 +276,9 @@ class Redriver:
         if self.deployment.knows(callee) is False:
             report.outcomes.append(self._outcome(letter, RedriveAction.LEFT, f"{callee} is not registered with {self.deployment.name}"))
             return
-        record = circuits.get(callee) or circuits.setdefault(callee, self._circuits.read(callee))
+        circuit_key = letter.input.get("key") if isinstance(letter.input, dict) else None  # a key's own circuit
+        circuit = circuit_name(callee, circuit_key)
+        record = circuits.get(circuit) or circuits.setdefault(circuit, self._circuits.read(callee, circuit_key))
         refusal = _refusal(record)
         if refusal is not None:
             report.outcomes.append(self._outcome(letter, RedriveAction.LEFT, refusal, retry_after=record.retry_after))
@@ -288,7 +290,7 @@ class Redriver:
         document = json.dumps(letter.input)
         status = None
         if record.probe_due:
-            circuits.pop(callee, None)  # the probe decides the circuit's next state: read it again
+            circuits.pop(circuit, None)  # the probe decides the circuit's next state: read it again
             finished = self._sfn.start_sync_execution(stateMachineArn=self.deployment.state_machine_arn, input=document)
             arn, status = finished["executionArn"], finished["status"]
         else:

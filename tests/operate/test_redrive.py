@@ -359,3 +359,17 @@ def test_the_cli_redrives_and_says_what_it_did(world: World, endpoint: str) -> N
 def test_bad_arguments_are_explained(endpoint: str, breaker: Breaker, args: list[str], says: str) -> None:
     code, out, err = run_cli(endpoint, *args)
     assert code == 2 and says in err and "Traceback" not in err
+
+
+def test_a_call_through_a_key_s_circuit_is_redriven_by_that_key_s_circuit(world: World) -> None:
+    """``flaky-sharded`` has circuit keys: tenant-a's circuit is open, tenant-b's closed; each call waits for its own."""
+    failed = [world.client.call_async("flaky-sharded", {"fail": True}, key=tenant) for tenant in ("tenant-a", "tenant-b")]
+    world.finish([c.execution_arn for c in failed])
+    until = int(time.time()) + 8
+    world.breaker.put_item("flaky-sharded#tenant-a", CircuitStatus="OPEN", OpenUntil=until, ExpiryTimeStamp=until + 8, ConsecutiveOpens=1)
+    world.breaker.put_item("flaky-sharded#tenant-b", CircuitStatus="CLOSED", ExpiryTimeStamp=until + 8)
+    report = world.redriver().run("flaky-sharded", dry_run=True)
+    by_key = {o.idempotency_key: o for o in report.outcomes}
+    tenant_a, tenant_b = (by_key[c.idempotency_key] for c in failed)
+    assert tenant_a.action is RedriveAction.LEFT and "is open" in tenant_a.reason and tenant_a.retry_after == until
+    assert tenant_b.action is RedriveAction.WOULD_RESUBMIT

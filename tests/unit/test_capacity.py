@@ -67,6 +67,7 @@ def test_shards_spread_the_first_read_and_the_primary_keeps_reads_after_failures
         assert row.busiest_item_write_units_per_second == pytest.approx(
             rate * call_mix(PATHS, f).mean("write_units") + SAMPLING_WRITES_PER_SECOND, abs=0.1
         )
+    assert capacity(PATHS, rate, 0.0, 8, "ALL").busiest_item_write_units_per_second == 0.0  # no failure window: no write
     one, eight = capacity(PATHS, rate, f, 1, "ALL"), capacity(PATHS, rate, f, 8, "ALL")
     assert one.throttled_fraction > 0.8 and one.failed_open_fraction > 0.5 and "DynamoDB reads per item" in one.binding_quotas
     assert eight.throttled_fraction == 0.0 and eight.failed_open_fraction == 0.0 and eight.binding_quotas == ()
