@@ -9,15 +9,18 @@ deploys that assembly (template and assets) and runs every execution test on the
 from __future__ import annotations
 
 import copy
+import functools
+import fcntl
 import io
 import json
 import os
 import socket
+import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -129,7 +132,18 @@ def session_context() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synthesize(PROJECT_DIR, tmp_path_factory.mktemp("cdk.out"), session_context())
+    """The session's cloud assembly, synthesized once per run: under pytest-xdist the first worker synthesizes it
+    into the run's shared temporary directory (the others wait on a lock) and every worker deploys that one."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return synthesize(PROJECT_DIR, tmp_path_factory.mktemp("cdk.out"), session_context())
+    shared = tmp_path_factory.getbasetemp().parent / "cdk.out-session"
+    with open(f"{shared}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "manifest.json").exists():
+            building = Path(tempfile.mkdtemp(prefix="cdk.out-", dir=shared.parent))
+            synthesize(PROJECT_DIR, building, session_context())
+            building.rename(shared)
+    return shared
 
 
 @pytest.fixture(scope="session")
@@ -173,15 +187,20 @@ def engine(assembly: Path):
 
 @dataclass
 class Outcome:
-    """A finished execution, as a test looks at it."""
+    """A finished execution, as a test looks at it. Its path is read from the history when a test first asks
+    (reading and serialising a history is most of what a test's call costs on the engine)."""
 
     status: str
     arn: str
     output: Any = None
     error: str | None = None
     cause: Any = None
-    path: ExecutionPath | None = None
+    fetch_path: Callable[[], ExecutionPath] | None = field(default=None, repr=False, compare=False)
     seconds: float = 0.0
+
+    @functools.cached_property
+    def path(self) -> ExecutionPath | None:
+        return self.fetch_path() if self.fetch_path else None
 
     @property
     def states(self) -> list[str]:
@@ -229,7 +248,7 @@ class Breaker:
             output=json.loads(described["output"]) if described.get("output") else None,
             error=described.get("error"),
             cause=cause,
-            path=fetch_path(self.sfn, arn),
+            fetch_path=functools.partial(fetch_path, self.sfn, arn),
             seconds=time.monotonic() - started if started else 0.0,
         )
 
