@@ -107,7 +107,6 @@ BREAKER_METRICS: tuple[BreakerMetric, ...] = (
 
 #: CloudWatch Logs allows 100 metric filters per log group.
 MAX_METRIC_FILTERS = 100
-MAX_MONITORED_CALLEES = (MAX_METRIC_FILTERS - sum(1 for m in BREAKER_METRICS if not m.without_markers_only)) // len(MARKERS)
 
 
 def metric_filter_count(callees: Mapping[str, CalleeSettings], level: LogLevel = LogLevel.ALL, execution_data: bool = True) -> int:

@@ -48,7 +48,7 @@ from circuit_breaker.core.record import CircuitRecord, CircuitState
 from circuit_breaker.operate.redrive import RedriveAction, Outcome, RedriveError, RedriveInterrupted, RedriveReport, Redriver
 from circuit_breaker.cli.render import clean, console, lambda_error, moment, progress, readable_error, styled
 from circuit_breaker.core.settings import InvalidSettingsError, validate_callee_name
-from circuit_breaker.core.registry import not_registered
+from circuit_breaker.core.registry import not_registered, without_circuit_keys
 
 PACKAGE = "serverless-circuit-breaker"
 #: How much of a long reason or error a table cell shows (``--json`` has all of it).
@@ -221,7 +221,7 @@ def call(
         )
     client = CircuitBreakerClient(options.connection(), deployment, open_circuit_cache=False)
     if key is not None and deployment.keyed(name) is False:
-        raise fail(f"{name} has one circuit for every call (no circuit_keys): leave --key out", "no execution was started")
+        raise fail(without_circuit_keys(name, "leave --key out"), "no execution was started")
     if asynchronous:
         _call_async(ctx, client, name, event, depth, idempotency_key, as_json, key)
         return

@@ -39,6 +39,10 @@ class InvalidExtensionConfigError(ValueError):
     """A configuration variable of the extension is missing or wrong; the message names it and the fix."""
 
 
+#: The ports the extension may serve on (the unprivileged ones).
+PORTS = range(1024, 65536)
+
+
 @dataclass(frozen=True)
 class ExtensionSettings:
     """Where the extension serves and how long it reuses a read: validated here once, for the construct's grant
@@ -48,8 +52,8 @@ class ExtensionSettings:
     cache_seconds: float = DEFAULT_CACHE_SECONDS
 
     def __post_init__(self) -> None:
-        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 1024 <= self.port <= 65535:
-            raise InvalidExtensionConfigError(f"the extension's port must be from 1024 to 65535, got {self.port!r}")
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or self.port not in PORTS:
+            raise InvalidExtensionConfigError(f"the extension's port must be from {PORTS[0]} to {PORTS[-1]}, got {self.port!r}")
         seconds = self.cache_seconds
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or math.isnan(seconds) or not 0 <= seconds <= MAX_CACHE_SECONDS:
             raise InvalidExtensionConfigError(f"the extension's cache_seconds must be from 0 to {MAX_CACHE_SECONDS:g}, got {seconds!r}")
@@ -60,12 +64,11 @@ class ExtensionSettings:
         port_text = environ.get(PORT_ENV, str(DEFAULT_PORT)).strip()
         seconds_text = environ.get(CACHE_SECONDS_ENV, str(DEFAULT_CACHE_SECONDS)).strip()
         port = int(port_text) if port_text.isdigit() else -1
-        if not 1024 <= port <= 65535:
-            raise InvalidExtensionConfigError(f"{PORT_ENV} must be a port from 1024 to 65535, got {port_text!r}")
+        if port not in PORTS:
+            raise InvalidExtensionConfigError(f"{PORT_ENV} must be a port from {PORTS[0]} to {PORTS[-1]}, got {port_text!r}")
         try:
-            seconds = float(seconds_text)
-            return cls(port=port, cache_seconds=seconds)
-        except (ValueError, InvalidExtensionConfigError) as error:
+            return cls(port=port, cache_seconds=float(seconds_text))
+        except (ValueError, InvalidExtensionConfigError):
             raise InvalidExtensionConfigError(
                 f"{CACHE_SECONDS_ENV} must be a number of seconds from 0 to {MAX_CACHE_SECONDS:g}, got {seconds_text!r}"
             ) from None

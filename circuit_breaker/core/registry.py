@@ -39,6 +39,11 @@ def not_registered(callee: str, registered: Iterable[str], where: str | None = N
     return f"callee {callee!r} is not registered{place}; registered: {listed}"
 
 
+def without_circuit_keys(callee: str, fix: str) -> str:
+    """The refusal for a key given for a callee registered without ``circuit_keys`` (``fix``: how to leave it out)."""
+    return f"{callee} has one circuit for every call (no circuit_keys): {fix}"
+
+
 def retry_entry(retry: RetryPolicy) -> dict[str, object]:
     """A retry policy as the state machine reads it."""
     return {

@@ -21,7 +21,6 @@ from circuit_breaker.aws.connection import Connection
 from circuit_breaker.aws.deployment import Deployment
 from circuit_breaker.operate.errors import CircuitError
 from circuit_breaker.core.record import (
-    CIRCUIT_KEY_PATTERN,
     SERVICE_NAME,
     SHARD_OF,
     CircuitRecord,
@@ -35,7 +34,8 @@ from circuit_breaker.core.record import (
 )
 from circuit_breaker.core.writes import copy_to_shards, isolate_request, reset_request
 from circuit_breaker.core.transitions import EVENT_DETAIL_TYPE, event_entry  # noqa: F401 - EVENT_DETAIL_TYPE re-exported
-from circuit_breaker.core.registry import not_registered
+from circuit_breaker.core.call_input import circuit_key_problem
+from circuit_breaker.core.registry import not_registered, without_circuit_keys
 
 #: An isolation may last at most a year when given a duration.
 MAX_ISOLATION_SECONDS = 31_536_000
@@ -164,10 +164,11 @@ class Circuits:
     def _check_key(self, callee: str, key: str | None) -> None:
         if key is None:
             return
-        if not isinstance(key, str) or not CIRCUIT_KEY_PATTERN.fullmatch(key):
-            raise CircuitError(f"key {key!r} is not a circuit key: use 1 to 64 letters, digits, _ . : or -")
+        problem = circuit_key_problem(key)
+        if problem is not None:
+            raise CircuitError(problem)
         if self.deployment.keyed(callee) is False:
-            raise CircuitError(f"{callee} has one circuit for every call (no circuit_keys): leave --key out")
+            raise CircuitError(without_circuit_keys(callee, "leave --key out"))
 
     def _copy_to_shards(self, record: CircuitRecord) -> None:
         copy_to_shards(self._dynamodb, self.deployment.table_name, record.circuit, self.deployment.read_shards(record.callee), self.clock)

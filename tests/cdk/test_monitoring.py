@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from tests.conftest import MONITORED_CALLEES, TEST_CALLEES, Breaker
+from tests.conftest import MONITORED_CALLEES, Breaker
 from tests.cdk.test_template import resources
 
 _TOKEN = re.compile(r'\s*(\(|\)|&&|\|\||\$\.[A-Za-z0-9_.]+ = "[^"]*")')

@@ -22,8 +22,8 @@ from typing import Any, Callable
 
 from circuit_breaker.core.extension_api import CIRCUITS_PATH
 from circuit_breaker.lambdas.circuit_extension.cache import CircuitCache
-from circuit_breaker.core.record import CIRCUIT_KEY_PATTERN
-from circuit_breaker.core.registry import not_registered
+from circuit_breaker.core.call_input import circuit_key_problem
+from circuit_breaker.core.registry import not_registered, without_circuit_keys
 
 HOST = "127.0.0.1"
 #: The largest request body read and dropped; a larger one is answered 413 and its connection closed.
@@ -145,10 +145,11 @@ class _Handler(BaseHTTPRequestHandler):
         keys = urllib.parse.parse_qs(parts.query, keep_blank_values=True).get("key")
         key = keys[-1] if keys else None
         if key is not None and not self.cache.keyed(callee):
-            self._send(400, {"error": "InvalidKey", "callee": callee, "message": f"{callee} has one circuit for every call (no circuit_keys): leave ?key= out"})
+            self._send(400, {"error": "InvalidKey", "callee": callee, "message": without_circuit_keys(callee, "leave ?key= out")})
             return
-        if key is not None and not CIRCUIT_KEY_PATTERN.fullmatch(key):
-            self._send(400, {"error": "InvalidKey", "callee": callee, "message": f"key {key[:200]!r} is not a circuit key: use 1 to 64 letters, digits, _ . : or -"})
+        problem = None if key is None else circuit_key_problem(key)
+        if problem is not None:
+            self._send(400, {"error": "InvalidKey", "callee": callee, "message": problem})
             return
         self._send(200, self.cache.answer(callee, key).as_dict())
 
